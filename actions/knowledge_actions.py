@@ -1,0 +1,179 @@
+"""Actions that answer from the knowledge base.
+
+The knowledge base and its lexical index are loaded once per process into an immutable
+`KnowledgeService`; nothing about a conversation is kept here (it lives in the tracker).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from assistant.knowledge.answers import Answer, answer_aspect, answer_faq, answer_overview
+from assistant.knowledge.lexical import Hit, LexicalIndex, build_passages
+from assistant.knowledge.loader import load_knowledge_base
+from assistant.knowledge.model import KnowledgeBase
+from assistant.settings import Settings, load_settings
+from assistant.unanswered import UnansweredLog
+
+logger = logging.getLogger(__name__)
+
+INTENT_ASPECTS = {
+    "ask_documents": "documents",
+    "ask_fee": "fee",
+    "ask_time": "time",
+    "ask_where": "where",
+    "ask_who": "who",
+    "ask_forms": "forms",
+    "ask_online": "online",
+}
+# A lexical hit scoring above this answers directly; between the two, we offer choices.
+DIRECT_SCORE = 12.0
+SUGGEST_SCORE = 5.0
+
+
+@dataclass(frozen=True)
+class KnowledgeService:
+    settings: Settings
+    kb: KnowledgeBase
+    index: LexicalIndex
+    unanswered: UnansweredLog
+
+
+@lru_cache(maxsize=1)
+def knowledge_service() -> KnowledgeService:
+    settings = load_settings()
+    kb = load_knowledge_base(settings.knowledge_base_dir)
+    index = LexicalIndex(build_passages(kb, settings.today()))
+    logger.info("knowledge base: %d procedures, %d FAQ entries", len(kb.procedures), len(kb.faq))
+    return KnowledgeService(settings, kb, index, UnansweredLog(settings.unanswered_db))
+
+
+def send(dispatcher: CollectingDispatcher, answer: Answer) -> None:
+    dispatcher.utter_message(
+        text=answer.text,
+        buttons=[{"title": b.title, "payload": b.payload} for b in answer.buttons],
+    )
+
+
+def _channel(tracker: Tracker) -> str:
+    return (tracker.get_latest_input_channel() or "rest").split("_")[0]
+
+
+def _procedure_in_message(tracker: Tracker) -> str | None:
+    for entity in tracker.latest_message.get("entities", []):
+        if entity.get("entity") == "procedure":
+            return entity.get("value")
+    return None
+
+
+def answer_by_search(service: KnowledgeService, tracker: Tracker,
+                     dispatcher: CollectingDispatcher, reason: str) -> list[dict[str, Any]]:
+    """Answer a free question from the best passage, offer choices, or say we do not know."""
+    text = tracker.latest_message.get("text") or ""
+    hits = service.index.search(text, k=3)
+    today = service.settings.today()
+    if hits and hits[0].score >= DIRECT_SCORE and (
+        len(hits) == 1 or hits[0].score >= 1.3 * hits[1].score
+    ):
+        return _answer_hit(service, hits[0], dispatcher, today)
+    if hits and hits[0].score >= SUGGEST_SCORE:
+        dispatcher.utter_message(
+            text="Dạ, em chưa chắc anh/chị hỏi về nội dung nào. Anh/chị chọn giúp em một mục ạ:",
+            buttons=[_hit_button(hit) for hit in hits],
+        )
+        return []
+    intent = tracker.latest_message.get("intent", {})
+    service.unanswered.record(text, _channel(tracker), intent.get("name"),
+                              intent.get("confidence"), reason)
+    dispatcher.utter_message(response="utter_cannot_answer")
+    return []
+
+
+def _answer_hit(service: KnowledgeService, hit: Hit, dispatcher: CollectingDispatcher,
+                today) -> list[dict[str, Any]]:
+    passage = hit.passage
+    if passage.faq_id:
+        send(dispatcher, answer_faq(service.kb, service.kb.faq[passage.faq_id]))
+    else:
+        send(dispatcher, answer_aspect(service.kb, passage.procedure_id, passage.aspect, today))
+    return [SlotSet("procedure", passage.procedure_id)] if passage.procedure_id else []
+
+
+def _hit_button(hit: Hit) -> dict[str, str]:
+    passage = hit.passage
+    if passage.faq_id:
+        return {"title": passage.title[:80], "payload": f'/ask_general{{"faq_id": "{passage.faq_id}"}}'}
+    intent = {v: k for k, v in INTENT_ASPECTS.items()}.get(passage.aspect, "ask_overview")
+    return {"title": passage.title[:80], "payload": f'/{intent}{{"procedure": "{passage.procedure_id}"}}'}
+
+
+class ActionAnswerQuestion(Action):
+    """ask_documents/ask_fee/... and ask_overview: answer the aspect for the procedure in
+    the message, or the one the conversation is about ("còn lệ phí thì sao?")."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        service = knowledge_service()
+        intent = tracker.latest_message.get("intent", {}).get("name")
+        procedure_id = _procedure_in_message(tracker) or tracker.get_slot("procedure")
+        if procedure_id not in service.kb.procedures:
+            return answer_by_search(service, tracker, dispatcher, "no_procedure")
+        today = service.settings.today()
+        aspect = INTENT_ASPECTS.get(intent)
+        answer = (answer_aspect(service.kb, procedure_id, aspect, today) if aspect
+                  else answer_overview(service.kb, procedure_id, today))
+        send(dispatcher, answer)
+        return [SlotSet("procedure", procedure_id)]
+
+
+class ActionAnswerGeneral(Action):
+    """A general question (ask_general): the FAQ entry chosen from suggestions (a button
+    carrying `faq_id`), or else the best match in the knowledge base."""
+
+    def name(self) -> str:
+        return "action_answer_general"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        service = knowledge_service()
+        faq_id = next((e.get("value") for e in tracker.latest_message.get("entities", [])
+                       if e.get("entity") == "faq_id"), None)
+        entry = service.kb.faq.get(faq_id or "")
+        if entry is not None and entry.validity.in_force(service.settings.today()):
+            send(dispatcher, answer_faq(service.kb, entry))
+            return [SlotSet("procedure", entry.procedure)] if entry.procedure else []
+        return answer_by_search(service, tracker, dispatcher, "general")
+
+
+class ActionClarify(Action):
+    """Low NLU confidence: try the knowledge base, else ask with suggestions."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        return answer_by_search(knowledge_service(), tracker, dispatcher, "low_confidence")
+
+
+class ActionOutOfScope(Action):
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        service = knowledge_service()
+        intent = tracker.latest_message.get("intent", {})
+        service.unanswered.record(tracker.latest_message.get("text") or "", _channel(tracker),
+                                  intent.get("name"), intent.get("confidence"), "out_of_scope")
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []

@@ -1,0 +1,1 @@
+"""Trợ lý 06: shared package (Vietnamese text processing, knowledge base, Rasa components, settings)."""

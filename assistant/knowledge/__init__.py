@@ -1,0 +1,1 @@
+"""The procedure and FAQ knowledge base: typed model, loader with schema check, answers."""

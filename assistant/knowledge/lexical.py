@@ -1,0 +1,74 @@
+"""Lexical search (BM25 over accent-folded, segmented text) over FAQ entries and
+procedure sections. The semantic index of a later issue ranks on top of this."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from rank_bm25 import BM25Okapi
+
+from assistant.knowledge.model import ASPECT_TITLES, KnowledgeBase
+from assistant.text.normalize import fold, normalize_words
+
+# Words too common in this domain to tell passages apart.
+STOPWORDS = frozenset(
+    "la gi thi co khong duoc cho toi em anh chi minh a ak oi nhe vay the nao bao nhieu "
+    "can phai o dau khi nao lam sao nhu the va voi cua nay do roi hoi xin".split()
+)
+
+
+@dataclass(frozen=True)
+class Passage:
+    faq_id: str | None
+    procedure_id: str | None
+    aspect: str | None
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+
+
+def terms(text: str) -> list[str]:
+    """Folded syllables and syllable bigrams (bigrams stand in for compound words)."""
+    syllables = [fold(w.text) for w in normalize_words(text) if any(c.isalnum() for c in w.text)]
+    unigrams = [s for s in syllables if s not in STOPWORDS]
+    bigrams = [f"{a}_{b}" for a, b in zip(syllables, syllables[1:])]
+    return unigrams + bigrams
+
+
+def build_passages(kb: KnowledgeBase, day: date) -> list[Passage]:
+    passages = []
+    for entry in kb.faq.values():
+        if entry.validity.in_force(day):
+            passages.append(Passage(entry.id, entry.procedure, None, entry.questions[0],
+                                    " ".join(entry.questions) + " " + entry.answer))
+    for procedure in kb.procedures.values():
+        names = " ".join((procedure.name, *procedure.aliases))
+        for aspect, section in procedure.sections.items():
+            if aspect in ASPECT_TITLES and section.validity.in_force(day):
+                body = " ".join(filter(None, [section.text, *(i.text for i in section.items),
+                                              *(c.title for c in section.cases)]))
+                passages.append(Passage(None, procedure.id, aspect,
+                                        f"{procedure.name}: {ASPECT_TITLES[aspect]}",
+                                        f"{names} {ASPECT_TITLES[aspect]} {body}"))
+    return passages
+
+
+class LexicalIndex:
+    """Immutable once built: safe to share between concurrent requests."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+        self._bm25 = BM25Okapi([terms(p.text) for p in passages])
+
+    def search(self, query: str, k: int = 3) -> list[Hit]:
+        query_terms = terms(query)
+        if not query_terms:
+            return []
+        scores = self._bm25.get_scores(query_terms)
+        ranked = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)[:k]
+        return [Hit(self.passages[i], float(scores[i])) for i in ranked if scores[i] > 0]

@@ -1,0 +1,190 @@
+"""Rasa 3.6 graph components for Vietnamese.
+
+Pipeline order (config.yml):
+  VietnameseNormalizer   -> normalised syllables with their original spans (message key `vi_words`)
+  VietnameseDiacriticRestorer -> restores tone marks when the citizen typed without them
+  VietnameseTokenizer    -> underthesea word segmentation; token offsets point into the
+                            original text; `lemma` is the accent-folded word, so that
+                            featurizers using lemmas see "tạm trú" and "tam tru" alike
+  VietnameseEntityExtractor -> ID numbers, CMND, phones, dossier codes, dates, procedures,
+                            provinces, communes, relations
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from assistant.text.entities import EntityFinder
+from assistant.text.normalize import NormWord, is_mostly_unaccented, normalize_words
+from assistant.text.restore import DiacriticRestorer
+from assistant.text.segment import segment
+
+WORDS_KEY = "vi_words"  # list of [text, start, end, expanded]: plain data, safe to serialise
+
+
+def _store_words(message: Message, words: List[NormWord]) -> None:
+    message.set(WORDS_KEY, [[w.text, w.start, w.end, w.expanded] for w in words])
+
+
+def _load_words(message: Message) -> List[NormWord]:
+    stored = message.get(WORDS_KEY)
+    if stored is None:
+        return normalize_words(message.get(TEXT) or "")
+    return [NormWord(text, start, end, expanded) for text, start, end, expanded in stored]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class VietnameseNormalizer(GraphComponent):
+    """NFC, lower case, tone placement, abbreviations/teen code, stretched letters."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"expand_abbreviations": True}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._expand = bool(config.get("expand_abbreviations", True))
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "VietnameseNormalizer":
+        return cls(config)
+
+    def _normalize(self, message: Message) -> None:
+        text = message.get(TEXT)
+        if isinstance(text, str):
+            _store_words(message, normalize_words(text, self._expand))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._normalize(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._normalize(message)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class VietnameseDiacriticRestorer(GraphComponent):
+    """Learns accented forms from the training examples; restores unaccented messages."""
+
+    FILE = "restorer.json"
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"unaccented_threshold": 0.15}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 restorer: Optional[DiacriticRestorer] = None) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
+        self._restorer = restorer or DiacriticRestorer()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "VietnameseDiacriticRestorer":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "VietnameseDiacriticRestorer":
+        try:
+            with model_storage.read_from(resource) as directory:
+                table = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
+            return cls(config, model_storage, resource, DiacriticRestorer.from_dict(table))
+        except (ValueError, FileNotFoundError):
+            return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        texts = [ex.get(TEXT) for ex in training_data.training_examples if ex.get(TEXT)]
+        self._restorer = DiacriticRestorer.fit(texts)
+        with self._storage.write_to(self._resource) as directory:
+            (directory / self.FILE).write_text(
+                json.dumps(self._restorer.to_dict(), ensure_ascii=False), encoding="utf-8"
+            )
+        return self._resource
+
+    def _restore(self, message: Message) -> None:
+        if not isinstance(message.get(TEXT), str):
+            return
+        words = _load_words(message)
+        if is_mostly_unaccented(words, self._config["unaccented_threshold"]):
+            _store_words(message, self._restorer.restore(words))
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._restore(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._restore(message)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
+class VietnameseTokenizer(Tokenizer):
+    """underthesea word segmentation; offsets always point into the original message."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "intent_tokenization_flag": False,
+            "intent_split_symbol": "_",
+            "token_pattern": None,
+            "prefix_separator_symbol": None,
+        }
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        if attribute == TEXT:
+            words = _load_words(message)
+        else:  # e.g. action_text in end-to-end stories
+            words = normalize_words(message.get(attribute) or "")
+        return [
+            Token(seg.text, seg.start, seg.end, lemma=seg.folded)
+            for seg in segment(words)
+        ]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Rule and gazetteer extraction; procedure values are catalogue ids."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    def __init__(self) -> None:
+        self._finder = EntityFinder.default()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "VietnameseEntityExtractor":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str):
+                continue
+            found = [
+                {
+                    "entity": e.entity, "value": e.value, "start": e.start, "end": e.end,
+                    "confidence": 1.0, "extractor": self.__class__.__name__,
+                }
+                for e in self._finder.find(text, _load_words(message))
+            ]
+            message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+        return messages

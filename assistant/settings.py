@@ -1,0 +1,42 @@
+"""All settings in one place, read from the environment (with defaults for a kiosk PC)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE_BASE_DIR = Path(os.environ.get("KB_DIR", PROJECT_ROOT / "knowledge_base"))
+DATA_DIR = Path(os.environ.get("TROLY_DATA_DIR", PROJECT_ROOT / "var"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    knowledge_base_dir: Path
+    data_dir: Path
+    unanswered_db: Path
+    today_override: date | None
+    max_message_chars: int
+    rasa_url: str
+    action_server_url: str
+    api_url: str
+
+    def today(self) -> date:
+        """Today's date for fee validity; TROLY_TODAY=YYYY-MM-DD fixes it (tests, demos)."""
+        return self.today_override or date.today()
+
+
+def load_settings() -> Settings:
+    override = os.environ.get("TROLY_TODAY")
+    data_dir = DATA_DIR
+    return Settings(
+        knowledge_base_dir=KNOWLEDGE_BASE_DIR,
+        data_dir=data_dir,
+        unanswered_db=Path(os.environ.get("UNANSWERED_DB", data_dir / "unanswered.sqlite3")),
+        today_override=date.fromisoformat(override) if override else None,
+        max_message_chars=int(os.environ.get("MAX_MESSAGE_CHARS", "1000")),
+        rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
+        action_server_url=os.environ.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"),
+        api_url=os.environ.get("API_URL", "http://127.0.0.1:8000"),
+    )

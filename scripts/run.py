@@ -1,0 +1,120 @@
+"""Start the Rasa server (5005), the action server (5055) and the FastAPI app (8000);
+print their URLs; stop them all on Ctrl-C. Exits non-zero, with a clear message, if a
+port is taken or a piece does not come up."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+LOGS = ROOT / "var" / "logs"
+
+
+@dataclass(frozen=True)
+class Piece:
+    name: str
+    port: int
+    command: list[str]
+    health: str
+
+
+def pieces(model: Path) -> list[Piece]:
+    rasa_bin = str(VENV / "rasa" / "bin" / "rasa")
+    return [
+        Piece("Máy chủ hành động (action server)", 5055,
+              [rasa_bin, "run", "actions", "--actions", "actions", "--port", "5055"],
+              "http://127.0.0.1:5055/health"),
+        Piece("API FastAPI", 8000,
+              [str(VENV / "services" / "bin" / "uvicorn"), "services.api.main:app",
+               "--host", "127.0.0.1", "--port", "8000"],
+              "http://127.0.0.1:8000/health"),
+        Piece("Máy chủ Rasa", 5005,
+              [rasa_bin, "run", "--enable-api", "--interface", "127.0.0.1", "--port", "5005",
+               "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+              "http://127.0.0.1:5005/status"),
+    ]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> int:
+    model = ROOT / "models" / "current.tar.gz"
+    if not model.exists():
+        print("LỖI: chưa có mô hình models/current.tar.gz; chạy 'make run' để huấn luyện.", file=sys.stderr)
+        return 1
+    busy = [p for p in pieces(model) if port_in_use(p.port)]
+    if busy:
+        for piece in busy:
+            print(f"LỖI: cổng {piece.port} ({piece.name}) đang được dùng bởi chương trình khác.", file=sys.stderr)
+        return 1
+    LOGS.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ACTION_SERVER_URL=os.environ.get(
+        "ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"))
+    processes: list[subprocess.Popen] = []
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        for piece in pieces(model):
+            started = time.monotonic()
+            log = (LOGS / f"{piece.port}.log").open("w")
+            process = subprocess.Popen(piece.command, cwd=ROOT, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT)
+            processes.append(process)
+            if not wait_healthy(piece.health, process, timeout=float(os.environ.get("START_TIMEOUT", "240"))):
+                print(f"LỖI: {piece.name} không khởi động được (xem {LOGS / f'{piece.port}.log'}).",
+                      file=sys.stderr)
+                stop(processes)
+                return 1
+            print(f"✓ {piece.name}: http://127.0.0.1:{piece.port} ({time.monotonic() - started:.1f} s)",
+                  flush=True)
+        print("Trợ lý 06 đang chạy. REST: POST http://127.0.0.1:5005/webhooks/rest/webhook · "
+              "API: http://127.0.0.1:8000/docs · Ctrl-C để dừng.", flush=True)
+        while all(p.poll() is None for p in processes):
+            time.sleep(1)
+        print("LỖI: một thành phần đã dừng bất ngờ; dừng tất cả.", file=sys.stderr)
+        stop(processes)
+        return 1
+    except KeyboardInterrupt:
+        print("\nĐang dừng…", flush=True)
+        stop(processes)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
