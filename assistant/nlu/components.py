@@ -158,21 +158,55 @@ class VietnameseTokenizer(Tokenizer):
         ]
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
-    """Rule and gazetteer extraction; procedure values are catalogue ids."""
+    """Pattern and gazetteer extraction; procedure values are catalogue ids.
+
+    Procedure names come from the knowledge base's aliases and, learned at training time,
+    from every procedure span annotated in the training data ("làm lại cccd" -> cấp lại).
+    """
+
+    FILE = "procedure_aliases.json"
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
-    def __init__(self) -> None:
-        self._finder = EntityFinder.default()
+    def __init__(self, model_storage: ModelStorage, resource: Resource,
+                 learned: Optional[Dict[str, str]] = None) -> None:
+        self._storage = model_storage
+        self._resource = resource
+        self._learned = learned or {}
+        self._finder = EntityFinder.with_knowledge_base(self._learned)
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "VietnameseEntityExtractor":
-        return cls()
+        return cls(model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "VietnameseEntityExtractor":
+        try:
+            with model_storage.read_from(resource) as directory:
+                learned = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
+            return cls(model_storage, resource, learned)
+        except (ValueError, FileNotFoundError):
+            return cls(model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        learned: Dict[str, str] = {}
+        for example in training_data.training_examples:
+            text = example.get(TEXT) or ""
+            for entity in example.get(ENTITIES) or []:
+                if entity.get("entity") == "procedure" and isinstance(entity.get("value"), str):
+                    span = text[entity["start"]:entity["end"]]
+                    learned.setdefault(" ".join(w.text for w in normalize_words(span)), entity["value"])
+        self._learned = learned
+        self._finder = EntityFinder.with_knowledge_base(learned)
+        with self._storage.write_to(self._resource) as directory:
+            (directory / self.FILE).write_text(json.dumps(learned, ensure_ascii=False), encoding="utf-8")
+        return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -40,10 +40,10 @@ RELATIONS: dict[str, str] = {
     "bo me": "bố mẹ", "cha me": "bố mẹ", "nguoi thue tro": "người thuê trọ",
     "nguoi thue nha": "người thuê trọ",
 }
-_RELATION_CONTEXT_BEFORE = {"cho", "la", "cua", "voi"}
+_RELATION_CONTEXT_BEFORE = {"cho", "la", "cua", "voi", "he"}  # "he": "quan hệ (với chủ hộ): con"
 # Pronoun-like words that are relations only when they clearly refer to family.
 _AMBIGUOUS_RELATIONS = {"ba", "ong", "anh", "chi", "em", "con"}
-_OLD_UNIT_WORDS = ("thi tran", "huyen", "quan", "thi xa")
+_OLD_UNIT_WORDS = ("thi tran", "huyen", "thi xa")  # "quận" left out: "quan hệ" is far commoner
 
 
 def _folded_date(day: int, month: int, year: int) -> str | None:
@@ -64,13 +64,16 @@ class EntityFinder:
         self._max_alias = max((len(a.split()) for a in self._procedures), default=1)
 
     @classmethod
+    def with_knowledge_base(cls, extra_aliases: dict[str, str] | None = None) -> "EntityFinder":
+        """Aliases from the knowledge base, plus `extra_aliases` (e.g. learned from training data)."""
+        aliases = dict(extra_aliases or {})
+        aliases.update(_knowledge_base_aliases())
+        return cls(aliases)
+
+    @classmethod
     @lru_cache(maxsize=1)
     def default(cls) -> "EntityFinder":
-        from assistant.knowledge.loader import load_knowledge_base
-        from assistant.settings import load_settings
-
-        kb = load_knowledge_base(load_settings().knowledge_base_dir, strict=False)
-        return cls(procedure_aliases(kb.procedures.values()))
+        return cls.with_knowledge_base()
 
     # --- patterns over the original text -------------------------------------------------
     def _pattern_entities(self, text: str) -> list[Entity]:
@@ -120,6 +123,26 @@ class EntityFinder:
             entity, value, length = match
             found.append(Entity(entity, value, words[i].start, words[i + length - 1].end))
             i += length
+        places = [e for e in found if e.entity in ("province", "commune")]
+        # Relations get their own pass: "làm căn cước cho con" names a procedure and a relation.
+        for entity in self._relations(folded, words):
+            if not any(p.start < entity.end and entity.start < p.end for p in places):
+                found.append(entity)
+        return found
+
+    def _relations(self, folded: list[str], words: list[NormWord]) -> list[Entity]:
+        found = []
+        i = 0
+        while i < len(folded):
+            for length in (3, 2, 1):
+                phrase = " ".join(folded[i : i + length])
+                if i + length <= len(folded) and phrase in RELATIONS and self._relation_context(folded, i, length):
+                    found.append(Entity("relation", RELATIONS[phrase], words[i].start,
+                                        words[i + length - 1].end))
+                    i += length
+                    break
+            else:
+                i += 1
         return found
 
     def _longest(self, folded: list[str], i: int, words: list[NormWord], provinces: dict,
@@ -139,19 +162,19 @@ class EntityFinder:
             stripped = phrase[6:] if phrase.startswith("tinh ") else phrase
             if stripped in provinces and (length >= 2 or stripped in ("hue",)):
                 return "province", provinces[stripped].name, length
-            if phrase in RELATIONS and self._relation_context(folded, i, length):
-                return "relation", RELATIONS[phrase], length
         return None
 
     @staticmethod
     def _relation_context(folded: list[str], i: int, length: int) -> bool:
         before = folded[i - 1] if i > 0 else ""
+        if " ".join(folded[max(i - 2, 0) : i]) == "chu ho":  # "quan hệ với chủ hộ: con"
+            before = "he"
         after = " ".join(folded[i + length : i + length + 2])
         phrase = " ".join(folded[i : i + length])
         if after.startswith("chu ho") or after.startswith("cua chu"):
             return True
         if phrase in _AMBIGUOUS_RELATIONS:
-            return before in {"cho", "la"} and not after.startswith(("oi", "a ", "nhe"))
+            return before in {"cho", "la", "he"} and not after.startswith(("oi", "a ", "nhe"))
         return before in _RELATION_CONTEXT_BEFORE
 
     def find(self, text: str, words: list[NormWord] | None = None) -> list[Entity]:
@@ -173,6 +196,15 @@ def _fold_with_index(text: str) -> tuple[str, list[int]]:
             chars.append(out)
             index.append(position)
     return "".join(chars), index
+
+
+@lru_cache(maxsize=1)
+def _knowledge_base_aliases() -> dict[str, str]:
+    from assistant.knowledge.loader import load_knowledge_base
+    from assistant.settings import load_settings
+
+    kb = load_knowledge_base(load_settings().knowledge_base_dir, strict=False)
+    return procedure_aliases(kb.procedures.values())
 
 
 def procedure_aliases(procedures: Iterable) -> dict[str, str]:

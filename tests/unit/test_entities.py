@@ -54,3 +54,15 @@ def test_commune_2025(finder):
 def test_relation_only_in_family_context(finder):
     assert ("relation", "con", "con") in found(finder, "đăng ký thường trú cho con")
     assert not [e for e in finder.find("anh ơi cho em hỏi") if e.entity == "relation"]
+
+
+def test_a_relation_inside_a_procedure_phrase_is_still_found(finder):
+    entities = found(finder, "làm căn cước cho con thế nào")
+    assert ("relation", "con", "con") in entities
+    assert any(e[0] == "procedure" and e[1] == "cap-the-can-cuoc" for e in entities)
+
+
+def test_form_field_wording_is_not_mistaken_for_a_place(finder):
+    entities = found(finder, "quan hệ với chủ hộ: con dâu")
+    assert ("relation", "con dâu", "con dâu") in entities
+    assert not [e for e in entities if e[0] == "commune"]
