@@ -72,6 +72,14 @@ def _procedure_in_message(tracker: Tracker) -> str | None:
     return None
 
 
+def _document_case(tracker: Tracker) -> int | None:
+    """The documents case chosen from the buttons (entity `doc_case`), if any."""
+    for entity in tracker.latest_message.get("entities", []):
+        if entity.get("entity") == "doc_case" and str(entity.get("value", "")).isdigit():
+            return int(entity["value"])
+    return None
+
+
 def answer_by_search(service: KnowledgeService, tracker: Tracker,
                      dispatcher: CollectingDispatcher, reason: str) -> list[dict[str, Any]]:
     """Answer a free question from the best passage, offer choices, or say we do not know."""
@@ -129,8 +137,8 @@ class ActionAnswerQuestion(Action):
             return answer_by_search(service, tracker, dispatcher, "no_procedure")
         today = service.settings.today()
         aspect = INTENT_ASPECTS.get(intent)
-        answer = (answer_aspect(service.kb, procedure_id, aspect, today) if aspect
-                  else answer_overview(service.kb, procedure_id, today))
+        answer = (answer_aspect(service.kb, procedure_id, aspect, today, _document_case(tracker))
+                  if aspect else answer_overview(service.kb, procedure_id, today))
         send(dispatcher, answer)
         return [SlotSet("procedure", procedure_id)]
 

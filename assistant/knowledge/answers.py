@@ -1,7 +1,7 @@
 """Short, sourced Vietnamese answers built from the knowledge base for a given day."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from assistant.knowledge.model import (
@@ -131,9 +131,21 @@ def _aspect_buttons(procedure: Procedure, after: str) -> list[Button]:
     return buttons
 
 
-def answer_aspect(kb: KnowledgeBase, procedure_id: str, aspect: str, day: date) -> Answer:
+# A documents answer longer than this (characters) first asks which case applies:
+# about what a kiosk screen or a phone shows without scrolling far.
+MAX_ANSWER_CHARS = 1200
+
+
+def answer_aspect(kb: KnowledgeBase, procedure_id: str, aspect: str, day: date,
+                  case: int | None = None) -> Answer:
     procedure = kb.procedures[procedure_id]
     section = procedure.sections[aspect]
+    cases = [c for c in section.cases if c.validity.in_force(day)]
+    if aspect == "documents" and section.validity.in_force(day):
+        if case is not None and 0 <= case < len(cases):
+            section = replace(section, text=None, cases=(cases[case],))
+        elif len(cases) > 1 and len(_section_body(section, day)[0]) > MAX_ANSWER_CHARS:
+            return _ask_case(procedure, section, cases, _footer(procedure, section, kb))
     if not section.validity.in_force(day):
         return Answer(
             f"Dạ, thông tin về {ASPECT_TITLES[aspect].lower()} của thủ tục {procedure.name} "
@@ -145,6 +157,17 @@ def answer_aspect(kb: KnowledgeBase, procedure_id: str, aspect: str, day: date) 
     if unverified:
         text += f"\n{UNVERIFIED_NOTE}"
     return Answer(text, _aspect_buttons(procedure, aspect), list(section.sources))
+
+
+def _ask_case(procedure: Procedure, section: Section, cases: list, footer: str) -> Answer:
+    intro = f"{section.text}\n" if section.text else ""
+    text = (f"Dạ, hồ sơ {procedure.name} tùy trường hợp.\n{intro}"
+            f"Anh/chị thuộc trường hợp nào ạ?\n{footer}")
+    buttons = [
+        Button(c.title[:80], f'/ask_documents{{"procedure": "{procedure.id}", "doc_case": "{i}"}}')
+        for i, c in enumerate(cases)
+    ]
+    return Answer(text, buttons, list(section.sources))
 
 
 def answer_overview(kb: KnowledgeBase, procedure_id: str, day: date) -> Answer:

@@ -88,3 +88,14 @@ def test_every_answer_names_its_legal_basis_and_update_date(kb):
         for aspect in ("documents", "fee", "time", "where"):
             text = answer_aspect(kb, procedure_id, aspect, date(2026, 11, 22)).text
             assert "Căn cứ:" in text and "Cập nhật:" in text, (procedure_id, aspect)
+
+
+def test_many_documents_cases_ask_which_case_first_then_answer_only_that_case(kb):
+    day = date(2026, 11, 22)
+    question = answer_aspect(kb, "dang-ky-thuong-tru", "documents", day)
+    assert "trường hợp nào" in question.text and len(question.buttons) >= 3
+    assert all('"doc_case"' in b.payload for b in question.buttons)
+    rented = next(i for i, b in enumerate(question.buttons) if "thuê" in b.title)
+    answer = answer_aspect(kb, "dang-ky-thuong-tru", "documents", day, case=rented)
+    assert "10 m²" in answer.text and "Cơ sở tín ngưỡng" not in answer.text
+    assert len(answer.text) < 1200
