@@ -35,8 +35,9 @@ ensure_env() {  # $1 = name, $2 = python version, $3 = lock file
   echo ">> Tạo môi trường $name ($python, $lock)"
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --upgrade "pip==24.3.1"
-  "$venv/bin/python" -m pip install --quiet --no-deps -r "$lock"
+  # (pip's notes about unused local index folders on this kind of machine are filtered out)
+  "$venv/bin/python" -m pip install --quiet --upgrade "pip==24.3.1" 2> >(grep -v "is ignored: it is neither" >&2)
+  "$venv/bin/python" -m pip install --quiet --no-deps -r "$lock" 2> >(grep -v "is ignored: it is neither" >&2)
   "$venv/bin/python" -m pip check >/dev/null || "$venv/bin/python" -m pip check
   echo "$want" > "$venv/.lock-sha256"
 }

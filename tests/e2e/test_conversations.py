@@ -62,3 +62,13 @@ def test_out_of_scope_is_declined_politely_and_recorded(system):
 def test_the_action_server_and_the_api_are_up(system):
     assert requests.get("http://127.0.0.1:5055/health", timeout=5).json()["status"] == "ok"
     assert requests.get("http://127.0.0.1:8000/health", timeout=5).json()["procedures"] == 18
+
+
+def test_documents_with_many_cases_ask_first_and_a_button_answers_that_case(system):
+    sender = new_sender()
+    question = ask(sender, "đăng ký thường trú cần những giấy tờ gì")
+    buttons = [b for m in question for b in m.get("buttons", [])]
+    assert "trường hợp nào" in reply_text(question) and len(buttons) >= 3
+    rented = next(b for b in buttons if "thuê" in b["title"])
+    answer = reply_text(ask(sender, rented["payload"]))
+    assert "10 m²" in answer and "công chứng" in answer
