@@ -173,7 +173,9 @@ def _ask_case(procedure: Procedure, section: Section, cases: list, footer: str) 
 def answer_overview(kb: KnowledgeBase, procedure_id: str, day: date) -> Answer:
     procedure = kb.procedures[procedure_id]
     codes = f" (mã {', '.join(procedure.codes)})" if procedure.codes else ""
-    fee_body, _ = _section_body(procedure.sections["fee"], day)
+    fees = fees_in_force(procedure.sections["fee"].fees, day)
+    fee_body = _bullets([f"{f.label}: {format_money(f.amount)}" + ("" if f.validity.verified else " ⚠")
+                         for f in fees[:4]])
     time_text = procedure.sections["time"].text or ""
     text = (
         f"Dạ, {procedure.name}{codes}: {procedure.summary}\n"

@@ -20,7 +20,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -221,4 +221,68 @@ class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
                 for e in self._finder.find(text, _load_words(message))
             ]
             message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class UnknownWordsFallback(GraphComponent):
+    """Marks a message as `nlu_fallback` when most of its words were never seen in training.
+
+    DIET can be confident about gibberish ("asdkjh qwe"); a citizen should then get a
+    clarifying question, not a guess. Place after FallbackClassifier.
+    """
+
+    FILE = "vocabulary.json"
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"min_known_share": 0.5}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 vocabulary: Optional[set] = None) -> None:
+        self._min_known = float(config.get("min_known_share", 0.5))
+        self._storage = model_storage
+        self._resource = resource
+        self._vocabulary = vocabulary or set()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "UnknownWordsFallback":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "UnknownWordsFallback":
+        try:
+            with model_storage.read_from(resource) as directory:
+                words = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
+            return cls(config, model_storage, resource, set(words))
+        except (ValueError, FileNotFoundError):
+            return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        vocabulary = {w.folded for ex in training_data.training_examples if ex.get(TEXT)
+                      for w in _load_words(ex) if w.text.isalpha()}
+        self._vocabulary = vocabulary
+        with self._storage.write_to(self._resource) as directory:
+            (directory / self.FILE).write_text(json.dumps(sorted(vocabulary), ensure_ascii=False),
+                                               encoding="utf-8")
+        return self._resource
+
+    def known_share(self, message: Message) -> Optional[float]:
+        words = [w.folded for w in _load_words(message) if w.text.isalpha()]
+        if not words or not self._vocabulary:
+            return None
+        return sum(w in self._vocabulary for w in words) / len(words)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if not isinstance(message.get(TEXT), str) or message.get(TEXT, "").startswith("/"):
+                continue
+            share = self.known_share(message)
+            intent = message.get(INTENT) or {}
+            if share is not None and share < self._min_known and intent.get("name") != "nlu_fallback":
+                fallback = {"name": "nlu_fallback", "confidence": 1.0 - share}
+                message.data[INTENT] = fallback
+                message.data.setdefault(INTENT_RANKING_KEY, []).insert(0, fallback)
         return messages

@@ -72,3 +72,8 @@ def test_documents_with_many_cases_ask_first_and_a_button_answers_that_case(syst
     rented = next(b for b in buttons if "thuê" in b["title"])
     answer = reply_text(ask(sender, rented["payload"]))
     assert "10 m²" in answer and "công chứng" in answer
+
+
+def test_gibberish_gets_a_clarifying_answer_not_a_guess(system):
+    text = reply_text(ask(new_sender(), "asdkjh qwe zxcvb"))
+    assert "chưa tìm được câu trả lời" in text

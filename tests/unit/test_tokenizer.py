@@ -48,3 +48,14 @@ def test_nfd_text_gives_the_same_tokens_as_nfc(tokenize):
     nfd = tokenize(unicodedata.normalize("NFD", text))
     nfc = tokenize(text)
     assert [t.text for t in nfd] == [t.text for t in nfc]
+
+
+def test_unknown_words_turn_a_confident_guess_into_a_fallback():
+    from assistant.nlu.components import UnknownWordsFallback
+
+    guard = UnknownWordsFallback({"min_known_share": 0.5}, None, None, {"dang", "ky", "tam", "tru"})
+    gibberish = Message({TEXT: "asdkjh qwe zxc", "intent": {"name": "affirm", "confidence": 0.97}})
+    known = Message({TEXT: "dang ky tam tru", "intent": {"name": "ask_overview", "confidence": 0.9}})
+    guard.process([gibberish, known])
+    assert gibberish.get("intent")["name"] == "nlu_fallback"
+    assert known.get("intent")["name"] == "ask_overview"
