@@ -115,6 +115,12 @@ def main() -> int:
         model = train(config_path, name)
         train_seconds = time.perf_counter() - started
         results, ms_per_message = asyncio.run(predict(model, texts))
+        errors = [{"text": t, "expected": m.get("intent"), "predicted": (r.get("intent") or {}).get("name"),
+                   "confidence": round((r.get("intent") or {}).get("confidence") or 0, 3)}
+                  for t, m, r in zip(texts, messages, results)
+                  if (r.get("intent") or {}).get("name") != m.get("intent")]
+        (WORK / f"errors_{name}.json").write_text(json.dumps(errors, ensure_ascii=False, indent=1),
+                                                  encoding="utf-8")
         report["pipelines"][name] = {
             "overall": scores(messages, results, everything),
             "unaccented": scores(messages, results, unaccented),
