@@ -32,6 +32,20 @@ from assistant.text.segment import segment
 WORDS_KEY = "vi_words"  # list of [text, start, end, expanded]: plain data, safe to serialise
 
 
+def _read_json(model_storage: ModelStorage, resource: Resource, name: str) -> Any:
+    """What a trained component wrote with `_write_json`, or None if it is not there."""
+    try:
+        with model_storage.read_from(resource) as directory:
+            return json.loads((directory / name).read_text(encoding="utf-8"))
+    except (ValueError, FileNotFoundError):
+        return None
+
+
+def _write_json(model_storage: ModelStorage, resource: Resource, name: str, data: Any) -> None:
+    with model_storage.write_to(resource) as directory:
+        (directory / name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
 def _store_words(message: Message, words: List[NormWord]) -> None:
     message.set(WORDS_KEY, [[w.text, w.start, w.end, w.expanded] for w in words])
 
@@ -100,20 +114,14 @@ class VietnameseDiacriticRestorer(GraphComponent):
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "VietnameseDiacriticRestorer":
-        try:
-            with model_storage.read_from(resource) as directory:
-                table = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
-            return cls(config, model_storage, resource, DiacriticRestorer.from_dict(table))
-        except (ValueError, FileNotFoundError):
-            return cls(config, model_storage, resource)
+        table = _read_json(model_storage, resource, cls.FILE)
+        return cls(config, model_storage, resource,
+                   DiacriticRestorer.from_dict(table) if table is not None else None)
 
     def train(self, training_data: TrainingData) -> Resource:
         texts = [ex.get(TEXT) for ex in training_data.training_examples if ex.get(TEXT)]
         self._restorer = DiacriticRestorer.fit(texts)
-        with self._storage.write_to(self._resource) as directory:
-            (directory / self.FILE).write_text(
-                json.dumps(self._restorer.to_dict(), ensure_ascii=False), encoding="utf-8"
-            )
+        _write_json(self._storage, self._resource, self.FILE, self._restorer.to_dict())
         return self._resource
 
     def _restore(self, message: Message) -> None:
@@ -187,12 +195,7 @@ class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "VietnameseEntityExtractor":
-        try:
-            with model_storage.read_from(resource) as directory:
-                learned = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
-            return cls(model_storage, resource, learned)
-        except (ValueError, FileNotFoundError):
-            return cls(model_storage, resource)
+        return cls(model_storage, resource, _read_json(model_storage, resource, cls.FILE))
 
     def train(self, training_data: TrainingData) -> Resource:
         learned: Dict[str, str] = {}
@@ -204,8 +207,7 @@ class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
                     learned.setdefault(" ".join(w.text for w in normalize_words(span)), entity["value"])
         self._learned = learned
         self._finder = EntityFinder.with_knowledge_base(learned)
-        with self._storage.write_to(self._resource) as directory:
-            (directory / self.FILE).write_text(json.dumps(learned, ensure_ascii=False), encoding="utf-8")
+        _write_json(self._storage, self._resource, self.FILE, learned)
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -253,20 +255,14 @@ class UnknownWordsFallback(GraphComponent):
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "UnknownWordsFallback":
-        try:
-            with model_storage.read_from(resource) as directory:
-                words = json.loads((directory / cls.FILE).read_text(encoding="utf-8"))
-            return cls(config, model_storage, resource, set(words))
-        except (ValueError, FileNotFoundError):
-            return cls(config, model_storage, resource)
+        words = _read_json(model_storage, resource, cls.FILE)
+        return cls(config, model_storage, resource, set(words) if words else None)
 
     def train(self, training_data: TrainingData) -> Resource:
         vocabulary = {w.folded for ex in training_data.training_examples if ex.get(TEXT)
                       for w in _load_words(ex) if w.text.isalpha()}
         self._vocabulary = vocabulary
-        with self._storage.write_to(self._resource) as directory:
-            (directory / self.FILE).write_text(json.dumps(sorted(vocabulary), ensure_ascii=False),
-                                               encoding="utf-8")
+        _write_json(self._storage, self._resource, self.FILE, sorted(vocabulary))
         return self._resource
 
     def known_share(self, message: Message) -> Optional[float]:
