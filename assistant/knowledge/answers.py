@@ -11,7 +11,6 @@ from assistant.knowledge.model import (
     KnowledgeBase,
     Procedure,
     Section,
-    Validity,
 )
 
 UNVERIFIED_NOTE = "⚠ Mục có dấu ⚠ chưa được xác nhận chính thức, anh/chị vui lòng hỏi lại Công an cấp xã."
@@ -67,10 +66,6 @@ def fees_in_force(fees: tuple[Fee, ...], day: date) -> list[Fee]:
     return [f for f in current if f.kind == "reduction" or f.label not in reduced]
 
 
-def _in_force(validity: Validity, day: date) -> bool:
-    return validity.in_force(day)
-
-
 def _bullets(lines: list[str]) -> str:
     return "\n".join(f"• {line}" for line in lines)
 
@@ -103,20 +98,20 @@ def _section_body(section: Section, day: date) -> tuple[str, bool]:
         if section.text:
             parts.append(section.text + ("" if section.validity.verified else " ⚠"))
         for case in section.cases:
-            if not _in_force(case.validity, day):
+            if not case.validity.in_force(day):
                 continue
-            items = [i for i in case.items if _in_force(i.validity, day)]
+            items = [i for i in case.items if i.validity.in_force(day)]
             unverified |= not case.validity.verified or any(not i.validity.verified for i in items)
             title = case.title + ("" if case.validity.verified else " ⚠")
             parts.append(f"{title}:\n" + _bullets(_item_lines(items)))
-        items = [i for i in section.items if _in_force(i.validity, day)]
+        items = [i for i in section.items if i.validity.in_force(day)]
         if items:
             unverified |= any(not i.validity.verified for i in items)
             parts.append(_bullets(_item_lines(items)))
     return "\n".join(parts), unverified
 
 
-def _footer(procedure: Procedure, section: Section, kb: KnowledgeBase) -> str:
+def _footer(procedure: Procedure, section: Section) -> str:
     basis = section.basis or "; ".join(i.text for i in procedure.sections["legal_basis"].items[:2])
     return f"Căn cứ: {basis}. Cập nhật: {format_day(procedure.updated)}."
 
@@ -145,7 +140,7 @@ def answer_aspect(kb: KnowledgeBase, procedure_id: str, aspect: str, day: date,
         if case is not None and 0 <= case < len(cases):
             section = replace(section, text=None, cases=(cases[case],))
         elif len(cases) > 1 and len(_section_body(section, day)[0]) > MAX_ANSWER_CHARS:
-            return _ask_case(procedure, section, cases, _footer(procedure, section, kb))
+            return _ask_case(procedure, section, cases, _footer(procedure, section))
     if not section.validity.in_force(day):
         return Answer(
             f"Dạ, thông tin về {ASPECT_TITLES[aspect].lower()} của thủ tục {procedure.name} "
@@ -153,7 +148,7 @@ def answer_aspect(kb: KnowledgeBase, procedure_id: str, aspect: str, day: date,
             _aspect_buttons(procedure, aspect),
         )
     body, unverified = _section_body(section, day)
-    text = f"Dạ, {ASPECT_TITLES[aspect].lower()} – {procedure.name}:\n{body}\n{_footer(procedure, section, kb)}"
+    text = f"Dạ, {ASPECT_TITLES[aspect].lower()} – {procedure.name}:\n{body}\n{_footer(procedure, section)}"
     if unverified:
         text += f"\n{UNVERIFIED_NOTE}"
     return Answer(text, _aspect_buttons(procedure, aspect), list(section.sources))
