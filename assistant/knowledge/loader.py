@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -109,6 +109,15 @@ class _Reader:
                     self.fail(line, f"nguồn không có trong sources.yml: {source!r}")
         return tuple(value)
 
+    def mappings(self, node: LineMap, key: str, what: str) -> Iterator[LineMap]:
+        """Each mapping in the list under `key`; anything else is reported at its line."""
+        value = node.get(key)
+        for index, entry in enumerate(value if isinstance(value, list) else []):
+            line = value.line_of(index) if isinstance(value, LineList) else node.line
+            mapping = self.mapping(entry, line, what)
+            if mapping is not None:
+                yield mapping
+
     def items(self, node: LineMap, key: str, required: bool) -> tuple[Item, ...]:
         value = node.get(key)
         if value is None:
@@ -157,11 +166,7 @@ def _read_fees(reader: _Reader, node: LineMap) -> tuple[Fee, ...]:
         reader.fail(node.line_of("items"), "phần lệ phí phải có 'items' (mức lệ phí, 0 = miễn phí)")
         return ()
     fees = []
-    for index, entry in enumerate(value):
-        line = value.line_of(index) if isinstance(value, LineList) else node.line
-        fee = reader.mapping(entry, line, "mức lệ phí")
-        if fee is None:
-            continue
+    for fee in reader.mappings(node, "items", "mức lệ phí"):
         label = reader.text(fee, "label")
         amount = fee.get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
@@ -192,11 +197,7 @@ def _read_cases(reader: _Reader, node: LineMap) -> tuple[Case, ...]:
         reader.fail(node.line_of("cases"), "'cases' phải là danh sách")
         return ()
     cases = []
-    for index, entry in enumerate(value):
-        line = value.line_of(index) if isinstance(value, LineList) else node.line
-        case = reader.mapping(entry, line, "trường hợp hồ sơ")
-        if case is None:
-            continue
+    for case in reader.mappings(node, "cases", "trường hợp hồ sơ"):
         title = reader.text(case, "case")
         items = reader.items(case, "items", required=True)
         if title and items:
@@ -223,13 +224,10 @@ def _read_section(reader: _Reader, aspect: str, node: LineMap) -> Section:
             reader.fail(node.line_of("items"), "phần biểu mẫu phải có 'items' (code, name)")
         else:
             forms = []
-            for index, entry in enumerate(value):
-                line = value.line_of(index) if isinstance(value, LineList) else node.line
-                form = reader.mapping(entry, line, "biểu mẫu")
-                if form is not None:
-                    code, name = reader.text(form, "code"), reader.text(form, "name")
-                    if code and name:
-                        forms.append(Item(f"{code}: {name}", reader.validity(form)))
+            for form in reader.mappings(node, "items", "biểu mẫu"):
+                code, name = reader.text(form, "code"), reader.text(form, "name")
+                if code and name:
+                    forms.append(Item(f"{code}: {name}", reader.validity(form)))
             items = tuple(forms)
     elif aspect in ("legal_basis", "pitfalls"):
         items = reader.items(node, "items", required=True)
