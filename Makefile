@@ -18,8 +18,9 @@ run: $(ENV_STAMPS) $(KB_STAMP) $(MODEL)
 
 test: $(ENV_STAMPS) $(KB_STAMP) unit-tests service-tests validate $(MODEL) story-tests e2e-tests
 
-setup $(ENV_STAMPS): requirements/rasa.lock requirements/services.lock scripts/setup_envs.sh
+setup $(ENV_STAMPS) &: requirements/rasa.lock requirements/services.lock scripts/setup_envs.sh
 	scripts/setup_envs.sh
+	@touch $(ENV_STAMPS)
 
 kb $(KB_STAMP): $(KB_INPUTS) $(ENV_STAMPS)
 	$(RASA_PY) -m assistant.knowledge.check
