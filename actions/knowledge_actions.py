@@ -14,7 +14,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.knowledge.answers import Answer, answer_aspect, answer_faq, answer_overview
+from assistant.knowledge.answers import (
+    ASPECT_INTENTS,
+    Answer,
+    answer_aspect,
+    answer_faq,
+    answer_overview,
+    question_payload,
+)
 from assistant.knowledge.lexical import Hit, LexicalIndex, build_passages
 from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.model import KnowledgeBase
@@ -23,15 +30,7 @@ from assistant.unanswered import UnansweredLog
 
 logger = logging.getLogger(__name__)
 
-INTENT_ASPECTS = {
-    "ask_documents": "documents",
-    "ask_fee": "fee",
-    "ask_time": "time",
-    "ask_where": "where",
-    "ask_who": "who",
-    "ask_forms": "forms",
-    "ask_online": "online",
-}
+INTENT_ASPECTS = {intent: aspect for aspect, intent in ASPECT_INTENTS.items()}
 # A lexical hit scoring above this answers directly; between the two, we offer choices.
 DIRECT_SCORE = 12.0
 SUGGEST_SCORE = 5.0
@@ -117,8 +116,8 @@ def _hit_button(hit: Hit) -> dict[str, str]:
     passage = hit.passage
     if passage.faq_id:
         return {"title": passage.title[:80], "payload": f'/ask_general{{"faq_id": "{passage.faq_id}"}}'}
-    intent = {v: k for k, v in INTENT_ASPECTS.items()}.get(passage.aspect, "ask_overview")
-    return {"title": passage.title[:80], "payload": f'/{intent}{{"procedure": "{passage.procedure_id}"}}'}
+    return {"title": passage.title[:80],
+            "payload": question_payload(passage.procedure_id, passage.aspect)}
 
 
 class ActionAnswerQuestion(Action):

@@ -116,14 +116,18 @@ def _footer(procedure: Procedure, section: Section) -> str:
     return f"Căn cứ: {basis}. Cập nhật: {format_day(procedure.updated)}."
 
 
+def question_payload(procedure_id: str, aspect: str | None) -> str:
+    """A button payload asking about `aspect` of a procedure (its overview for other aspects)."""
+    intent = ASPECT_INTENTS.get(aspect or "", "ask_overview")
+    return f'/{intent}{{"procedure": "{procedure_id}"}}'
+
+
 def _aspect_buttons(procedure: Procedure, after: str) -> list[Button]:
-    buttons = []
-    for aspect in NEXT_ASPECTS.get(after, ()):
-        intent = ASPECT_INTENTS.get(aspect)
-        if intent:
-            payload = f'/{intent}{{"procedure": "{procedure.id}"}}'
-            buttons.append(Button(ASPECT_TITLES[aspect], payload))
-    return buttons
+    return [
+        Button(ASPECT_TITLES[aspect], question_payload(procedure.id, aspect))
+        for aspect in NEXT_ASPECTS.get(after, ())
+        if aspect in ASPECT_INTENTS
+    ]
 
 
 # A documents answer longer than this (characters) first asks which case applies:
@@ -178,7 +182,7 @@ def answer_overview(kb: KnowledgeBase, procedure_id: str, day: date) -> Answer:
         f"Cập nhật: {format_day(procedure.updated)}. Anh/chị cần biết thêm về phần nào ạ?"
     )
     buttons = [
-        Button(ASPECT_TITLES[a], f'/{ASPECT_INTENTS[a]}{{"procedure": "{procedure.id}"}}')
+        Button(ASPECT_TITLES[a], question_payload(procedure.id, a))
         for a in ("documents", "where", "online", "who")
     ]
     return Answer(text, buttons, list(procedure.sections["fee"].sources))
