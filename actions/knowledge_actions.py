@@ -48,7 +48,7 @@ class KnowledgeService:
 def knowledge_service() -> KnowledgeService:
     settings = load_settings()
     kb = load_knowledge_base(settings.knowledge_base_dir)
-    index = LexicalIndex(build_passages(kb, settings.today()))
+    index = LexicalIndex(build_passages(kb))
     logger.info("knowledge base: %d procedures, %d FAQ entries", len(kb.procedures), len(kb.faq))
     return KnowledgeService(settings, kb, index, UnansweredLog(settings.unanswered_db))
 
@@ -83,8 +83,8 @@ def answer_by_search(service: KnowledgeService, tracker: Tracker,
                      dispatcher: CollectingDispatcher, reason: str) -> list[dict[str, Any]]:
     """Answer a free question from the best passage, offer choices, or say we do not know."""
     text = tracker.latest_message.get("text") or ""
-    hits = service.index.search(text, k=3)
     today = service.settings.today()
+    hits = service.index.search(text, today, k=3)
     if hits and hits[0].score >= DIRECT_SCORE and (
         len(hits) == 1 or hits[0].score >= 1.3 * hits[1].score
     ):

@@ -7,7 +7,7 @@ from datetime import date
 
 from rank_bm25 import BM25Okapi
 
-from assistant.knowledge.model import ASPECT_TITLES, KnowledgeBase
+from assistant.knowledge.model import ASPECT_TITLES, KnowledgeBase, Validity
 from assistant.text.normalize import fold, normalize_words
 
 # Words too common in this domain to tell passages apart.
@@ -24,6 +24,7 @@ class Passage:
     aspect: str | None
     title: str
     text: str
+    validity: Validity = Validity()
 
 
 @dataclass(frozen=True)
@@ -40,21 +41,21 @@ def terms(text: str) -> list[str]:
     return unigrams + bigrams
 
 
-def build_passages(kb: KnowledgeBase, day: date) -> list[Passage]:
+def build_passages(kb: KnowledgeBase) -> list[Passage]:
+    """All passages with their validity; which are in force is decided per query."""
     passages = []
     for entry in kb.faq.values():
-        if entry.validity.in_force(day):
-            passages.append(Passage(entry.id, entry.procedure, None, entry.questions[0],
-                                    " ".join(entry.questions) + " " + entry.answer))
+        passages.append(Passage(entry.id, entry.procedure, None, entry.questions[0],
+                                " ".join(entry.questions) + " " + entry.answer, entry.validity))
     for procedure in kb.procedures.values():
         names = " ".join((procedure.name, *procedure.aliases))
         for aspect, section in procedure.sections.items():
-            if aspect in ASPECT_TITLES and section.validity.in_force(day):
+            if aspect in ASPECT_TITLES:
                 body = " ".join(filter(None, [section.text, *(i.text for i in section.items),
                                               *(c.title for c in section.cases)]))
                 passages.append(Passage(None, procedure.id, aspect,
                                         f"{procedure.name}: {ASPECT_TITLES[aspect]}",
-                                        f"{names} {ASPECT_TITLES[aspect]} {body}"))
+                                        f"{names} {ASPECT_TITLES[aspect]} {body}", section.validity))
     return passages
 
 
@@ -65,10 +66,14 @@ class LexicalIndex:
         self.passages = passages
         self._bm25 = BM25Okapi([terms(p.text) for p in passages])
 
-    def search(self, query: str, k: int = 3) -> list[Hit]:
+    def search(self, query: str, day: date, k: int = 3) -> list[Hit]:
+        """The best `k` passages in force on `day` (a long-running server crosses valid_to dates)."""
         query_terms = terms(query)
         if not query_terms:
             return []
         scores = self._bm25.get_scores(query_terms)
-        ranked = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)[:k]
-        return [Hit(self.passages[i], float(scores[i])) for i in ranked if scores[i] > 0]
+        ranked = sorted(
+            (i for i in range(len(scores)) if scores[i] > 0 and self.passages[i].validity.in_force(day)),
+            key=lambda i: scores[i], reverse=True,
+        )[:k]
+        return [Hit(self.passages[i], float(scores[i])) for i in ranked]
