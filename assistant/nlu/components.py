@@ -6,6 +6,8 @@ Pipeline order (config.yml):
   VietnameseTokenizer    -> underthesea word segmentation; token offsets point into the
                             original text; `lemma` is the accent-folded word, so that
                             featurizers using lemmas see "tạm trú" and "tam tru" alike
+  EntityPlaceholderMasker -> hides procedure names, places, numbers and dates from the
+                            intent features (token lemma -> "entity_procedure", ...)
   VietnameseEntityExtractor -> ID numbers, CMND, phones, dossier codes, dates, procedures,
                             provinces, communes, relations
 """
@@ -20,6 +22,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -55,6 +58,18 @@ def _load_words(message: Message) -> List[NormWord]:
     if stored is None:
         return normalize_words(message.get(TEXT) or "")
     return [NormWord(text, start, end, expanded) for text, start, end, expanded in stored]
+
+
+def learn_procedure_aliases(training_data: TrainingData) -> Dict[str, str]:
+    """Every procedure span annotated in the training data, normalised -> catalogue id."""
+    learned: Dict[str, str] = {}
+    for example in training_data.training_examples:
+        text = example.get(TEXT) or ""
+        for entity in example.get(ENTITIES) or []:
+            if entity.get("entity") == "procedure" and isinstance(entity.get("value"), str):
+                span = text[entity["start"]:entity["end"]]
+                learned.setdefault(" ".join(w.text for w in normalize_words(span)), entity["value"])
+    return learned
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -166,6 +181,72 @@ class VietnameseTokenizer(Tokenizer):
         ]
 
 
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class EntityPlaceholderMasker(GraphComponent):
+    """Replaces the lemma of tokens inside a procedure name, place, number or date with a
+    placeholder ("entity_procedure"), so that the intent features see the question's shape
+    ("entity_procedure cần giấy tờ gì") rather than which procedure it names.
+
+    Which procedure is asked about is the entity extractor's job; leaving the names in the
+    intent features made the classifier tie aspects to procedures seen with them in
+    training. Place after the tokenizer and before the featurizers. Uses the same finder
+    (knowledge-base aliases plus aliases learned from training annotations) as
+    `VietnameseEntityExtractor`, in training and at run time alike.
+    """
+
+    FILE = "procedure_aliases.json"
+    DEFAULT_TYPES = ["procedure", "province", "commune", "id_number", "cmnd_number", "phone",
+                     "dossier_code", "date"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"entity_types": EntityPlaceholderMasker.DEFAULT_TYPES}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 learned: Optional[Dict[str, str]] = None) -> None:
+        self._types = frozenset(config.get("entity_types") or self.DEFAULT_TYPES)
+        self._storage = model_storage
+        self._resource = resource
+        self._finder = EntityFinder.with_knowledge_base(learned or {})
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "EntityPlaceholderMasker":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "EntityPlaceholderMasker":
+        return cls(config, model_storage, resource, _read_json(model_storage, resource, cls.FILE))
+
+    def train(self, training_data: TrainingData) -> Resource:
+        learned = learn_procedure_aliases(training_data)
+        self._finder = EntityFinder.with_knowledge_base(learned)
+        _write_json(self._storage, self._resource, self.FILE, learned)
+        return self._resource
+
+    def _mask(self, message: Message) -> None:
+        text = message.get(TEXT)
+        tokens = message.get(TOKENS_NAMES[TEXT])
+        if not isinstance(text, str) or not tokens:
+            return
+        spans = [e for e in self._finder.find(text, _load_words(message)) if e.entity in self._types]
+        for token in tokens:
+            entity = next((e for e in spans if e.start < token.end and token.start < e.end), None)
+            if entity is not None:
+                token.lemma = f"entity_{entity.entity}"
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._mask(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._mask(message)
+        return messages
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Pattern and gazetteer extraction; procedure values are catalogue ids.
@@ -198,16 +279,9 @@ class VietnameseEntityExtractor(GraphComponent, EntityExtractorMixin):
         return cls(model_storage, resource, _read_json(model_storage, resource, cls.FILE))
 
     def train(self, training_data: TrainingData) -> Resource:
-        learned: Dict[str, str] = {}
-        for example in training_data.training_examples:
-            text = example.get(TEXT) or ""
-            for entity in example.get(ENTITIES) or []:
-                if entity.get("entity") == "procedure" and isinstance(entity.get("value"), str):
-                    span = text[entity["start"]:entity["end"]]
-                    learned.setdefault(" ".join(w.text for w in normalize_words(span)), entity["value"])
-        self._learned = learned
-        self._finder = EntityFinder.with_knowledge_base(learned)
-        _write_json(self._storage, self._resource, self.FILE, learned)
+        self._learned = learn_procedure_aliases(training_data)
+        self._finder = EntityFinder.with_knowledge_base(self._learned)
+        _write_json(self._storage, self._resource, self.FILE, self._learned)
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:

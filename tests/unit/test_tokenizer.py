@@ -59,3 +59,31 @@ def test_unknown_words_turn_a_confident_guess_into_a_fallback():
     guard.process([gibberish, known])
     assert gibberish.get("intent")["name"] == "nlu_fallback"
     assert known.get("intent")["name"] == "ask_overview"
+
+
+def test_masker_hides_named_procedures_and_numbers_from_intent_features(tokenize):
+    from unittest.mock import MagicMock
+
+    from assistant.nlu.components import EntityPlaceholderMasker
+
+    masker = EntityPlaceholderMasker(EntityPlaceholderMasker.get_default_config(), MagicMock(), MagicMock())
+    normalizer = VietnameseNormalizer(VietnameseNormalizer.get_default_config())
+    tokenizer = VietnameseTokenizer(VietnameseTokenizer.get_default_config())
+
+    def lemmas(text: str) -> list[str]:
+        message = Message({TEXT: text})
+        normalizer.process([message])
+        tokenizer.process([message])
+        masker.process([message])
+        return [t.lemma for t in message.get("text_tokens")]
+
+    accented = lemmas("Đăng ký tạm trú cần giấy tờ gì")
+    unaccented = lemmas("dk tam tru can giay to gi")
+    other = lemmas("gia hạn tạm trú cần giấy tờ gì")
+    assert accented == other
+    assert accented[0] == "entity_procedure" and accented[-3:] == ["can", "giay_to", "gi"]
+    # (without the trained diacritic restorer, unaccented words segment differently)
+    assert unaccented[0] == "entity_procedure" and not {"dk", "tam", "tru", "tam_tru"} & set(unaccented)
+    assert "entity_id_number" in lemmas("số căn cước 022190001234 của tôi")
+    # words outside entities keep their folded lemma
+    assert lemmas("thủ tục này mất bao lâu") == [t.lemma for t in tokenize("thủ tục này mất bao lâu")]
