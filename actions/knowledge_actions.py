@@ -22,7 +22,8 @@ from assistant.knowledge.answers import (
     answer_overview,
     question_payload,
 )
-from assistant.knowledge.lexical import Hit, LexicalIndex, build_passages
+from assistant.knowledge.lexical import Hit, LexicalIndex
+from assistant.knowledge.passages import build_passages
 from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.model import KnowledgeBase
 from assistant.settings import Settings, load_settings

@@ -7,7 +7,7 @@ from datetime import date
 
 from rank_bm25 import BM25Okapi
 
-from assistant.knowledge.model import ASPECT_TITLES, KnowledgeBase, Validity
+from assistant.knowledge.passages import Passage
 from assistant.text.normalize import fold, normalize_words
 
 # Words too common in this domain to tell passages apart.
@@ -15,16 +15,6 @@ STOPWORDS = frozenset(
     "la gi thi co khong duoc cho toi em anh chi minh a ak oi nhe vay the nao bao nhieu "
     "can phai o dau khi nao lam sao nhu the va voi cua nay do roi hoi xin".split()
 )
-
-
-@dataclass(frozen=True)
-class Passage:
-    faq_id: str | None
-    procedure_id: str | None
-    aspect: str | None
-    title: str
-    text: str
-    validity: Validity = Validity()
 
 
 @dataclass(frozen=True)
@@ -41,30 +31,12 @@ def terms(text: str) -> list[str]:
     return unigrams + bigrams
 
 
-def build_passages(kb: KnowledgeBase) -> list[Passage]:
-    """All passages with their validity; which are in force is decided per query."""
-    passages = []
-    for entry in kb.faq.values():
-        passages.append(Passage(entry.id, entry.procedure, None, entry.questions[0],
-                                " ".join(entry.questions) + " " + entry.answer, entry.validity))
-    for procedure in kb.procedures.values():
-        names = " ".join((procedure.name, *procedure.aliases))
-        for aspect, section in procedure.sections.items():
-            if aspect in ASPECT_TITLES:
-                body = " ".join(filter(None, [section.text, *(i.text for i in section.items),
-                                              *(c.title for c in section.cases)]))
-                passages.append(Passage(None, procedure.id, aspect,
-                                        f"{procedure.name}: {ASPECT_TITLES[aspect]}",
-                                        f"{names} {ASPECT_TITLES[aspect]} {body}", section.validity))
-    return passages
-
-
 class LexicalIndex:
     """Immutable once built: safe to share between concurrent requests."""
 
     def __init__(self, passages: list[Passage]) -> None:
         self.passages = passages
-        self._bm25 = BM25Okapi([terms(p.text) for p in passages])
+        self._bm25 = BM25Okapi([terms(p.search_text) for p in passages])
 
     def search(self, query: str, day: date, k: int = 3) -> list[Hit]:
         """The best `k` passages in force on `day` (a long-running server crosses valid_to dates)."""

@@ -1,6 +1,7 @@
 from datetime import date
 
-from assistant.knowledge.lexical import LexicalIndex, build_passages
+from assistant.knowledge.lexical import LexicalIndex
+from assistant.knowledge.passages import build_passages
 from assistant.knowledge.loader import load_knowledge_base
 from assistant.settings import KNOWLEDGE_BASE_DIR
 
