@@ -1,0 +1,1 @@
+"""Sentence embeddings (multilingual-e5-small) for semantic search over the knowledge base."""
