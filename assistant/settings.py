@@ -21,6 +21,10 @@ class Settings:
     rasa_url: str
     action_server_url: str
     api_url: str
+    embedding_model: str      # a local sentence-transformers directory, or a hub name where reachable
+    kb_index_dir: Path        # FAISS index and its manifest (built by `make kb-index`)
+    search_tuning_file: Path  # ranking weights and answer thresholds (bench/kb_calibrate.py)
+    nlu_data_dir: Path        # NLU training examples (the search's diacritic restorer learns from them)
 
     def today(self) -> date:
         """Today's date for fee validity; TROLY_TODAY=YYYY-MM-DD fixes it (tests, demos)."""
@@ -39,4 +43,8 @@ def load_settings() -> Settings:
         rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
         action_server_url=os.environ.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"),
         api_url=os.environ.get("API_URL", "http://127.0.0.1:8000"),
+        embedding_model=os.environ.get("EMBEDDING_MODEL", str(PROJECT_ROOT / "models" / "e5-small-st")),
+        kb_index_dir=Path(os.environ.get("KB_INDEX_DIR", PROJECT_ROOT / "models" / "kb-index")),
+        search_tuning_file=KNOWLEDGE_BASE_DIR / "search.yml",
+        nlu_data_dir=PROJECT_ROOT / "nlu_data",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 from rank_bm25 import BM25Okapi
 
 from assistant.knowledge.passages import Passage
@@ -38,12 +39,16 @@ class LexicalIndex:
         self.passages = passages
         self._bm25 = BM25Okapi([terms(p.search_text) for p in passages])
 
-    def search(self, query: str, day: date, k: int = 3) -> list[Hit]:
-        """The best `k` passages in force on `day` (a long-running server crosses valid_to dates)."""
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage (zeros when the query has no searchable word)."""
         query_terms = terms(query)
         if not query_terms:
-            return []
-        scores = self._bm25.get_scores(query_terms)
+            return np.zeros(len(self.passages))
+        return np.asarray(self._bm25.get_scores(query_terms), dtype=np.float64)
+
+    def search(self, query: str, day: date, k: int = 3) -> list[Hit]:
+        """The best `k` passages in force on `day` (a long-running server crosses valid_to dates)."""
+        scores = self.scores(query)
         ranked = sorted(
             (i for i in range(len(scores)) if scores[i] > 0 and self.passages[i].validity.in_force(day)),
             key=lambda i: scores[i], reverse=True,

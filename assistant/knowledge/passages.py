@@ -10,6 +10,23 @@ from dataclasses import dataclass
 from assistant.knowledge.model import ASPECT_TITLES, KnowledgeBase, Validity
 
 
+# How citizens ask for one aspect of a procedure ({name} = the procedure's name or an alias).
+# A procedure section is found by these questions, not only by its own wording: its body
+# talks about the procedure, while the question names the aspect.
+ASPECT_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "documents": ("{name} cần giấy tờ gì", "hồ sơ {name} gồm những gì"),
+    "fee": ("{name} lệ phí bao nhiêu", "{name} mất bao nhiêu tiền"),
+    "time": ("{name} mất bao lâu", "{name} bao nhiêu ngày thì có kết quả"),
+    "where": ("{name} nộp ở đâu", "{name} làm ở cơ quan nào"),
+    "who": ("ai phải {name}", "trường hợp nào được {name}"),
+    "forms": ("mẫu tờ khai {name}", "{name} dùng biểu mẫu nào"),
+    "online": ("{name} online được không", "{name} nộp trên VNeID, cổng dịch vụ công"),
+    "legal_basis": ("{name} căn cứ luật nào",),
+    "pitfalls": ("{name} cần lưu ý gì", "{name} hay bị sai ở đâu"),
+}
+MAX_NAMES_PER_PROCEDURE = 4
+
+
 @dataclass(frozen=True)
 class Passage:
     key: str                  # "faq:<id>" or "procedure:<id>/<aspect>": stable, used in labels
@@ -19,13 +36,13 @@ class Passage:
     title: str
     text: str                 # what the passage says (FAQ answer, section content)
     source: str               # legal basis shown with it
-    names: tuple[str, ...]    # how citizens ask for it: FAQ question variants, procedure names
+    names: tuple[str, ...]    # how citizens name it: FAQ question variants, procedure names
+    questions: tuple[str, ...] = ()  # how citizens ask for it (semantic index rows)
     validity: Validity = Validity()
 
     @property
     def search_text(self) -> str:
-        title = () if self.title in self.names else (self.title,)
-        return " ".join((*self.names, *title, self.text))
+        return " ".join(dict.fromkeys((*self.names, *self.questions, self.title, self.text)))
 
 
 def build_passages(kb: KnowledgeBase) -> list[Passage]:
@@ -35,7 +52,7 @@ def build_passages(kb: KnowledgeBase) -> list[Passage]:
         passages.append(Passage(
             key=f"faq:{entry.id}", faq_id=entry.id, procedure_id=entry.procedure, aspect=None,
             title=entry.questions[0], text=entry.answer, source=entry.basis or "",
-            names=tuple(entry.questions), validity=entry.validity,
+            names=tuple(entry.questions), questions=tuple(entry.questions), validity=entry.validity,
         ))
     for procedure in kb.procedures.values():
         for aspect, section in procedure.sections.items():
@@ -43,10 +60,14 @@ def build_passages(kb: KnowledgeBase) -> list[Passage]:
                 continue
             body = " ".join(filter(None, [section.text, *(i.text for i in section.items),
                                           *(c.title for c in section.cases)]))
+            names = tuple(dict.fromkeys((procedure.name, *procedure.aliases)))
             passages.append(Passage(
                 key=f"procedure:{procedure.id}/{aspect}", faq_id=None, procedure_id=procedure.id,
                 aspect=aspect, title=f"{procedure.name}: {ASPECT_TITLES[aspect]}", text=body,
-                source=section.basis or "", names=(procedure.name, *procedure.aliases),
+                source=section.basis or "", names=names,
+                questions=tuple(template.format(name=name)
+                                for name in names[:MAX_NAMES_PER_PROCEDURE]
+                                for template in ASPECT_QUESTIONS.get(aspect, ())),
                 validity=section.validity,
             ))
     return passages

@@ -1,22 +1,87 @@
-"""FastAPI app (port 8000): the knowledge base as a read-only JSON API.
+"""FastAPI app (port 8000): the knowledge base as a read-only JSON API and its search.
 
-Later issues add the kiosk page, semantic search and the officers' console here.
+The search (embedding model + FAISS index) loads in a worker thread after start-up, so the
+app answers `/health` at once and the event loop never waits on the model; until it is
+ready, search requests get 503 with a Vietnamese message. Later issues add the kiosk page
+and the officers' console here.
 """
 from __future__ import annotations
 
+import logging
+import os
+import threading
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, AsyncIterator
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from assistant.knowledge.answers import answer_aspect, answer_overview
 from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.model import ASPECTS, KnowledgeBase
+from assistant.knowledge.lexical import Hit
+from assistant.knowledge.search import KnowledgeSearch
 from assistant.settings import Settings, load_settings
 
-app = FastAPI(title="Trợ lý 06 API", version="0.1.0")
+logger = logging.getLogger(__name__)
+MAX_QUERY_CHARS = 1000
+MAX_K = 20
+
+
+@dataclass
+class SearchHolder:
+    """The loaded search (immutable) or why it is not there; replaced whole, never mutated."""
+
+    search: KnowledgeSearch | None = None
+    status: str = "loading"  # loading | ready | unavailable
+    ready: threading.Event = field(default_factory=threading.Event)
+
+
+def _load_search(holder: SearchHolder, settings: Settings) -> None:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        from assistant.embeddings.encoder import SentenceTransformerEncoder
+        from assistant.knowledge.search import SearchTuning
+
+        kb = load_knowledge_base(settings.knowledge_base_dir)
+        holder.search = KnowledgeSearch.create(
+            kb, settings.kb_index_dir, SentenceTransformerEncoder(settings.embedding_model),
+            SearchTuning.load(settings.search_tuning_file), settings.nlu_data_dir)
+        holder.status = "ready"
+        logger.info("search ready: %s", holder.search.semantic.manifest)
+    except Exception:  # the API keeps serving everything else; /health says why search is off
+        logger.exception("search could not be loaded")
+        holder.status = "unavailable"
+    finally:
+        holder.ready.set()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    holder = SearchHolder()
+    app.state.search = holder
+    threading.Thread(target=_load_search, args=(holder, get_settings()), daemon=True,
+                     name="search-loader").start()
+    yield
+
+
+app = FastAPI(title="Trợ lý 06 API", version="0.2.0", lifespan=lifespan)
+
+
+@app.exception_handler(RequestValidationError)
+async def vietnamese_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's own 422 body is English; say in Vietnamese which parameter is wrong."""
+    names = ", ".join(dict.fromkeys(str(e.get("loc", ["", "?"])[-1]) for e in error.errors()))
+    return JSONResponse(status_code=422, content={
+        "detail": f"Tham số không hợp lệ: {names}. Anh/chị kiểm tra lại giá trị (số, ngày dạng YYYY-MM-DD).",
+        "errors": jsonable_encoder(error.errors()),
+    })
 
 
 @lru_cache(maxsize=1)
@@ -44,9 +109,80 @@ class AnswerOut(BaseModel):
     sources: list[str]
 
 
+class SearchHit(BaseModel):
+    procedure_id: str | None
+    faq_id: str | None
+    title: str
+    text: str
+    source: str
+    score: float
+
+
+class DecisionHit(SearchHit):
+    aspect: str | None  # for a procedure section: documents, fee, …
+
+
+class SearchDecision(BaseModel):
+    decision: str  # answer | choices | unknown
+    hits: list[DecisionHit]
+
+
+def _hit_out(hit: Hit) -> SearchHit:
+    p = hit.passage
+    return SearchHit(procedure_id=p.procedure_id, faq_id=p.faq_id, title=p.title, text=p.text,
+                     source=p.source, score=round(hit.score, 4))
+
+
+def get_search(request: Request) -> KnowledgeSearch:
+    holder: SearchHolder = request.app.state.search
+    if holder.search is None:
+        message = ("Dạ, chức năng tìm kiếm đang khởi động, anh/chị thử lại sau ít giây ạ."
+                   if holder.status == "loading" else
+                   "Dạ, chức năng tìm kiếm tạm thời không hoạt động; cán bộ đã được thông báo.")
+        raise HTTPException(503, message)
+    return holder.search
+
+
+def _checked_query(q: str) -> str:
+    if not q.strip():
+        raise HTTPException(422, "Câu hỏi đang trống: anh/chị nhập nội dung cần tìm (tham số q).")
+    if len(q) > MAX_QUERY_CHARS:
+        raise HTTPException(422, f"Câu hỏi dài {len(q)} ký tự, quá giới hạn {MAX_QUERY_CHARS} ký tự: "
+                                 "anh/chị rút gọn lại giúp em.")
+    return q
+
+
 @app.get("/health")
-def health(kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> dict:
-    return {"status": "ok", "procedures": len(kb.procedures), "faq": len(kb.faq)}
+def health(request: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> dict:
+    holder: SearchHolder = request.app.state.search
+    return {"status": "ok", "procedures": len(kb.procedures), "faq": len(kb.faq),
+            "search": holder.status}
+
+
+@app.get("/api/kb/search", response_model=list[SearchHit])
+def search_passages(
+    search: Annotated[KnowledgeSearch, Depends(get_search)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    q: Annotated[str, Query(description="Câu hỏi, tối đa 1.000 ký tự")] = "",
+    k: Annotated[int, Query(description="Số kết quả (1–20)")] = 5,
+) -> list[SearchHit]:
+    """Passages in force today, best first (sync: FastAPI runs it in a worker thread)."""
+    query = _checked_query(q)
+    if not 1 <= k <= MAX_K:
+        raise HTTPException(422, f"Số kết quả k phải từ 1 đến {MAX_K}.")
+    return [_hit_out(hit) for hit in search.search(query, settings.today(), k)]
+
+
+@app.get("/api/kb/answer", response_model=SearchDecision)
+def answer_question(
+    search: Annotated[KnowledgeSearch, Depends(get_search)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    q: Annotated[str, Query(description="Câu hỏi, tối đa 1.000 ký tự")] = "",
+) -> SearchDecision:
+    """What the assistant should do with a free question, by the calibrated thresholds."""
+    decision = search.decide(_checked_query(q), settings.today())
+    return SearchDecision(decision=decision.kind, hits=[
+        DecisionHit(**_hit_out(h).model_dump(), aspect=h.passage.aspect) for h in decision.hits])
 
 
 @app.get("/api/kb/procedures", response_model=list[ProcedureSummary])

@@ -2,24 +2,11 @@
 import re
 from pathlib import Path
 
-import yaml
-
+from assistant.text.corpus import nlu_examples
 from assistant.text.normalize import fold, has_diacritics
 
 ROOT = Path(__file__).resolve().parents[2]
-ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]+\)|\{[^}]+\})")
-
-
-def examples(path: Path) -> list[tuple[str, str]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    out = []
-    for block in data.get("nlu", []):
-        if "intent" in block:
-            for line in block["examples"].splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    out.append((block["intent"], ANNOTATION.sub(r"\1", line[2:]).strip()))
-    return out
+examples = nlu_examples
 
 
 def training() -> list[tuple[str, str]]:

@@ -1,0 +1,1 @@
+"""Clients for the project's own services, used by the action server."""
