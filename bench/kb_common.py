@@ -1,7 +1,6 @@
 """Shared by the knowledge-base benchmark and the calibration: question sets and metrics."""
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,9 +65,3 @@ def metrics(rank_list: list[int | None]) -> dict[str, float]:
         "mrr": round(sum(1 / r for r in rank_list if r) / n, 4),
         "n": len(rank_list),
     }
-
-
-def split(items: list, seed: int = 6) -> tuple[list, list]:
-    shuffled = list(items)
-    random.Random(seed).shuffle(shuffled)
-    return shuffled[::2], shuffled[1::2]

@@ -24,9 +24,9 @@ from pydantic import BaseModel
 
 from assistant.knowledge.answers import answer_aspect, answer_overview
 from assistant.knowledge.loader import load_knowledge_base
-from assistant.knowledge.model import ASPECTS, KnowledgeBase
 from assistant.knowledge.lexical import Hit
-from assistant.knowledge.search import KnowledgeSearch
+from assistant.knowledge.model import ASPECTS, KnowledgeBase
+from assistant.knowledge.search import KnowledgeSearch, SearchTuning
 from assistant.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ MAX_K = 20
 
 @dataclass
 class SearchHolder:
-    """The loaded search (immutable) or why it is not there; replaced whole, never mutated."""
+    """Set once by the loader thread: the search (immutable from then on) and its status.
+    Issue 5's live updates will swap in a new KnowledgeSearch the same way."""
 
     search: KnowledgeSearch | None = None
     status: str = "loading"  # loading | ready | unavailable
@@ -46,8 +47,8 @@ class SearchHolder:
 def _load_search(holder: SearchHolder, settings: Settings) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
+        # torch is imported here, off the event loop, after OMP_WAIT_POLICY is set
         from assistant.embeddings.encoder import SentenceTransformerEncoder
-        from assistant.knowledge.search import SearchTuning
 
         kb = load_knowledge_base(settings.knowledge_base_dir)
         holder.search = KnowledgeSearch.create(
@@ -55,7 +56,7 @@ def _load_search(holder: SearchHolder, settings: Settings) -> None:
             SearchTuning.load(settings.search_tuning_file), settings.nlu_data_dir)
         holder.status = "ready"
         logger.info("search ready: %s", holder.search.semantic.manifest)
-    except Exception:  # the API keeps serving everything else; /health says why search is off
+    except Exception:  # the API keeps serving everything else; /health reports "unavailable"
         logger.exception("search could not be loaded")
         holder.status = "unavailable"
     finally:

@@ -1,7 +1,6 @@
 """Starts the real system (scripts/run.py: Rasa server, action server, FastAPI app) once."""
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
