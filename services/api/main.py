@@ -31,6 +31,20 @@ from assistant.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1000
+
+
+class DropQueryStrings(logging.Filter):
+    """Access-log lines keep the path but not the query string: `?q=` carries what a
+    citizen typed, which may hold an ID number or a phone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?…", *args[3:])
+        return True
+
+
+logging.getLogger("uvicorn.access").addFilter(DropQueryStrings())
 MAX_K = 20
 
 

@@ -87,3 +87,17 @@ def test_search_while_loading_gets_503_in_vietnamese():
     with pytest.raises(Exception) as raised:
         get_search(FakeRequest())
     assert raised.value.status_code == 503 and "khởi động" in raised.value.detail
+
+
+def test_access_log_lines_drop_the_question():
+    import logging
+
+    from services.api.main import DropQueryStrings
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/api/kb/search?q=cccd%20022190001234&k=3", "1.1", 200),
+                               None)
+    assert DropQueryStrings().filter(record)
+    line = record.getMessage()
+    assert "022190001234" not in line and "/api/kb/search?…" in line
+    assert logging.getLogger("uvicorn.access").filters, "the filter is installed on uvicorn's access logger"
