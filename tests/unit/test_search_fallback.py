@@ -8,8 +8,8 @@ from aiohttp import web
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import knowledge_actions
-from actions.knowledge_actions import answer_by_search, knowledge_service
+from actions.knowledge_actions import KnowledgeService, answer_by_search, knowledge_service
+from assistant.unanswered import UnansweredLog
 
 
 def tracker(text: str) -> Tracker:
@@ -17,22 +17,49 @@ def tracker(text: str) -> Tracker:
                                 "entities": []}, [], False, None, {}, "action_listen")
 
 
-def closed_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def run_with_api(api_url: str, text: str) -> tuple[CollectingDispatcher, list]:
+def service_at(api_url: str, **changes) -> KnowledgeService:
     service = knowledge_service()
-    service = replace(service, settings=replace(service.settings, api_url=api_url))
+    return replace(service, settings=replace(service.settings, api_url=api_url), **changes)
+
+
+def ask(service: KnowledgeService, text: str) -> tuple[CollectingDispatcher, list]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(answer_by_search(service, tracker(text), dispatcher, "general"))
     return dispatcher, events
 
 
+def ask_with_fake_api(body: dict, text: str, **changes) -> tuple[CollectingDispatcher, list, KnowledgeService]:
+    """Serves `body` at /api/kb/answer on a free port while the action asks `text`."""
+    async def run():
+        async def answer(request):
+            assert request.query["q"] == text
+            return web.json_response(body)
+
+        app = web.Application()
+        app.router.add_get("/api/kb/answer", answer)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            service = service_at(f"http://127.0.0.1:{port}", **changes)
+            dispatcher = CollectingDispatcher()
+            events = await answer_by_search(service, tracker(text), dispatcher, "general")
+            return dispatcher, events, service
+        finally:
+            await runner.cleanup()
+
+    return asyncio.run(run())
+
+
 def test_service_down_falls_back_to_bm25_and_still_answers():
-    dispatcher, events = run_with_api(f"http://127.0.0.1:{closed_port()}", "lệ phí đăng ký tạm trú")
+    dispatcher, _ = ask(service_at(f"http://127.0.0.1:{free_port()}"), "lệ phí đăng ký tạm trú")
     assert dispatcher.messages, "no reply when the search service is down"
     reply = dispatcher.messages[0]
     assert reply.get("text") or reply.get("buttons")
@@ -40,55 +67,18 @@ def test_service_down_falls_back_to_bm25_and_still_answers():
 
 
 def test_service_decision_is_followed():
-    async def serve_and_ask():
-        async def answer(request):
-            assert request.query["q"] == "câu hỏi"
-            return web.json_response({"decision": "answer", "hits": [
-                {"procedure_id": "dang-ky-tam-tru", "faq_id": None, "aspect": "fee",
-                 "title": "Đăng ký tạm trú: Lệ phí", "text": "…", "source": "…", "score": 0.95}]})
-
-        app = web.Application()
-        app.router.add_get("/api/kb/answer", answer)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = closed_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        try:
-            service = knowledge_service()
-            service = replace(service, settings=replace(service.settings, api_url=f"http://127.0.0.1:{port}"))
-            dispatcher = CollectingDispatcher()
-            events = await answer_by_search(service, tracker("câu hỏi"), dispatcher, "general")
-            return dispatcher, events
-        finally:
-            await runner.cleanup()
-
-    dispatcher, events = asyncio.run(serve_and_ask())
-    assert "Lệ phí" in dispatcher.messages[0]["text"] or "lệ phí" in dispatcher.messages[0]["text"]
+    body = {"decision": "answer", "hits": [
+        {"procedure_id": "dang-ky-tam-tru", "faq_id": None, "aspect": "fee",
+         "title": "Đăng ký tạm trú: Lệ phí", "text": "…", "source": "…", "score": 0.95}]}
+    dispatcher, events, _ = ask_with_fake_api(body, "câu hỏi")
+    assert "lệ phí" in dispatcher.messages[0]["text"].lower()
     assert events == [{"event": "slot", "timestamp": None, "name": "procedure", "value": "dang-ky-tam-tru"}]
 
 
 def test_unknown_from_the_service_is_recorded_without_personal_data(tmp_path):
-    async def serve_and_ask():
-        async def answer(request):
-            return web.json_response({"decision": "unknown", "hits": []})
-
-        app = web.Application()
-        app.router.add_get("/api/kb/answer", answer)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = closed_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        try:
-            service = knowledge_service()
-            service = replace(service, settings=replace(service.settings, api_url=f"http://127.0.0.1:{port}"),
-                              unanswered=knowledge_actions.UnansweredLog(tmp_path / "u.sqlite3"))
-            dispatcher = CollectingDispatcher()
-            await answer_by_search(service, tracker("số của tôi 022190001234 có sao không"), dispatcher, "general")
-            return dispatcher, service.unanswered
-        finally:
-            await runner.cleanup()
-
-    dispatcher, log = asyncio.run(serve_and_ask())
+    dispatcher, _, service = ask_with_fake_api(
+        {"decision": "unknown", "hits": []}, "số của tôi 022190001234 có sao không",
+        unanswered=UnansweredLog(tmp_path / "u.sqlite3"))
     assert dispatcher.messages[0]["response"] == "utter_cannot_answer"
-    stored = log.recent(5)
+    stored = service.unanswered.recent(5)
     assert len(stored) == 1 and "022190001234" not in str(stored)
