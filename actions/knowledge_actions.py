@@ -15,7 +15,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.knowledge.answers import (
-    ASPECT_INTENTS,
+    INTENT_ASPECTS,
     Answer,
     answer_aspect,
     answer_faq,
@@ -33,7 +33,6 @@ from assistant.unanswered import UnansweredLog
 
 logger = logging.getLogger(__name__)
 
-INTENT_ASPECTS = {intent: aspect for aspect, intent in ASPECT_INTENTS.items()}
 # When the semantic search service is down: a BM25 hit scoring above this answers
 # directly; between the two, we offer choices.
 DIRECT_SCORE = 12.0

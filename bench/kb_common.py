@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from assistant.knowledge.answers import ASPECT_INTENTS
+from assistant.knowledge.answers import INTENT_ASPECTS
 from assistant.text.corpus import annotated_examples
 from assistant.text.normalize import has_diacritics
 
@@ -32,12 +32,11 @@ def held_out_questions(path: Path = ROOT / "tests" / "kb" / "questions.yml") -> 
 def calibration_questions(nlu_dir: Path = ROOT / "nlu_data") -> list[Question]:
     """From the NLU training data only: aspect questions that name one procedure
     ("lệ phí [tạm trú]" -> procedure:dang-ky-tam-tru/fee)."""
-    intent_aspect = {intent: aspect for aspect, intent in ASPECT_INTENTS.items()}
     out = []
     for path in sorted(nlu_dir.rglob("*.yml")):
         for intent, text, procedures in annotated_examples(path):
-            if intent in intent_aspect and len(set(procedures)) == 1:
-                out.append(Question(text, (f"procedure:{procedures[0]}/{intent_aspect[intent]}",),
+            if intent in INTENT_ASPECTS and len(set(procedures)) == 1:
+                out.append(Question(text, (f"procedure:{procedures[0]}/{INTENT_ASPECTS[intent]}",),
                                     not has_diacritics(text)))
     return out
 

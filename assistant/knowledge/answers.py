@@ -36,6 +36,7 @@ ASPECT_INTENTS: dict[str, str] = {
     "forms": "ask_forms",
     "online": "ask_online",
 }
+INTENT_ASPECTS: dict[str, str] = {intent: aspect for aspect, intent in ASPECT_INTENTS.items()}
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,18 @@ class LexicalIndex:
 
     def search(self, query: str, day: date, k: int = 3) -> list[Hit]:
         """The best `k` passages in force on `day` (a long-running server crosses valid_to dates)."""
-        scores = self.scores(query)
-        ranked = sorted(
-            (i for i in range(len(scores)) if scores[i] > 0 and self.passages[i].validity.in_force(day)),
-            key=lambda i: scores[i], reverse=True,
-        )[:k]
-        return [Hit(self.passages[i], float(scores[i])) for i in ranked]
+        return top_hits(self.passages, self.scores(query), day, k, positive_only=True)
+
+
+def top_hits(passages: list[Passage], scores: np.ndarray, day: date, k: int,
+             positive_only: bool = False) -> list[Hit]:
+    """The `k` best-scoring passages in force on `day`, best first (ties keep passage order)."""
+    hits: list[Hit] = []
+    for i in np.argsort(-scores, kind="stable"):
+        if positive_only and scores[i] <= 0:
+            break
+        if passages[i].validity.in_force(day):
+            hits.append(Hit(passages[i], float(scores[i])))
+            if len(hits) == k:
+                break
+    return hits

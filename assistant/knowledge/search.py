@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from assistant.embeddings.encoder import Encoder
-from assistant.knowledge.lexical import Hit, LexicalIndex
+from assistant.knowledge.lexical import Hit, LexicalIndex, top_hits
 from assistant.knowledge.model import KnowledgeBase
 from assistant.knowledge.passages import Passage, build_passages
 from assistant.knowledge.semantic import SemanticIndex, load_or_build
@@ -78,23 +78,14 @@ class KnowledgeSearch:
         text = self.preparer.prepare(query) if self.tuning.restore_diacritics else query
         return self.encoder.encode_queries([text or query])[0]
 
-    def scores(self, query: str, query_vector: np.ndarray | None = None) -> np.ndarray:
-        vector = self.embed_query(query) if query_vector is None else query_vector
-        dense = self.semantic.passage_scores(vector).astype(np.float64)
+    def scores(self, query: str) -> np.ndarray:
+        dense = self.semantic.passage_scores(self.embed_query(query)).astype(np.float64)
         bm25 = self.lexical.scores(query)
         t = self.tuning
         return dense + t.lexical_weight * bm25 / (bm25 + t.lexical_half)
 
     def search(self, query: str, day: date, k: int = 5) -> list[Hit]:
-        scores = self.scores(query)
-        order = np.argsort(-scores, kind="stable")
-        hits = []
-        for i in order:
-            if self.passages[i].validity.in_force(day):
-                hits.append(Hit(self.passages[i], float(scores[i])))
-                if len(hits) == k:
-                    break
-        return hits
+        return top_hits(self.passages, self.scores(query), day, k)
 
     def decide(self, query: str, day: date) -> Decision:
         """Answer from the top passage, offer the top few, or admit not knowing."""

@@ -54,13 +54,13 @@ def content_hash(rows: list[Row], encoder_name: str) -> str:
 
 def embed_rows(rows: list[Row], encoder: Encoder) -> np.ndarray:
     bodies = [i for i, r in enumerate(rows) if r.kind == "body"]
-    names = [i for i, r in enumerate(rows) if r.kind == "question"]
+    questions = [i for i, r in enumerate(rows) if r.kind == "question"]
     body_vectors = encoder.encode_passages([rows[i].text for i in bodies])
-    name_vectors = encoder.encode_queries([rows[i].text for i in names])
-    dim = body_vectors.shape[1] if len(bodies) else name_vectors.shape[1]
+    question_vectors = encoder.encode_queries([rows[i].text for i in questions])
+    dim = body_vectors.shape[1] if len(bodies) else question_vectors.shape[1]
     vectors = np.zeros((len(rows), dim), dtype=np.float32)
     vectors[bodies] = body_vectors
-    vectors[names] = name_vectors
+    vectors[questions] = question_vectors
     return vectors
 
 
