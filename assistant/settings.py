@@ -22,6 +22,8 @@ class Settings:
     action_server_url: str
     api_url: str
     embedding_model: str      # a local sentence-transformers directory, or a hub name where reachable
+    embedding_base_model: str  # e5 as converted, before fine-tuning (the fine-tuning's start, a baseline)
+    query_threads: int        # torch threads per query once the search is loaded (see encoder.py)
     kb_index_dir: Path        # FAISS index and its manifest (built by `make kb-index`)
     search_tuning_file: Path  # ranking weights and answer thresholds (bench/kb_calibrate.py)
     nlu_data_dir: Path        # NLU training examples (the search's diacritic restorer learns from them)
@@ -43,7 +45,9 @@ def load_settings() -> Settings:
         rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),
         action_server_url=os.environ.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"),
         api_url=os.environ.get("API_URL", "http://127.0.0.1:8000"),
-        embedding_model=os.environ.get("EMBEDDING_MODEL", str(PROJECT_ROOT / "models" / "e5-small-st")),
+        embedding_model=os.environ.get("EMBEDDING_MODEL", str(PROJECT_ROOT / "models" / "e5-vi")),
+        embedding_base_model=os.environ.get("EMBEDDING_BASE_MODEL", str(PROJECT_ROOT / "models" / "e5-small-st")),
+        query_threads=int(os.environ.get("QUERY_THREADS", "1")),
         kb_index_dir=Path(os.environ.get("KB_INDEX_DIR", PROJECT_ROOT / "models" / "kb-index")),
         search_tuning_file=KNOWLEDGE_BASE_DIR / "search.yml",
         nlu_data_dir=PROJECT_ROOT / "nlu_data",

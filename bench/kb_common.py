@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from assistant.knowledge.answers import INTENT_ASPECTS
+from assistant.knowledge.passages import Passage
+from assistant.knowledge.training_pairs import calibration_pairs
 from assistant.text.corpus import annotated_examples
 from assistant.text.normalize import has_diacritics
 
@@ -29,16 +30,11 @@ def held_out_questions(path: Path = ROOT / "tests" / "kb" / "questions.yml") -> 
     return out
 
 
-def calibration_questions(nlu_dir: Path = ROOT / "nlu_data") -> list[Question]:
-    """From the NLU training data only: aspect questions that name one procedure
-    ("lệ phí [tạm trú]" -> procedure:dang-ky-tam-tru/fee)."""
-    out = []
-    for path in sorted(nlu_dir.rglob("*.yml")):
-        for intent, text, procedures in annotated_examples(path):
-            if intent in INTENT_ASPECTS and len(set(procedures)) == 1:
-                out.append(Question(text, (f"procedure:{procedures[0]}/{INTENT_ASPECTS[intent]}",),
-                                    not has_diacritics(text)))
-    return out
+def calibration_questions(passages: list[Passage], nlu_dir: Path = ROOT / "nlu_data") -> list[Question]:
+    """NLU training questions that ask one aspect of one named procedure ("lệ phí [tạm trú]"
+    -> procedure:dang-ky-tam-tru/fee), from the fold that the embedding fine-tuning leaves out."""
+    return [Question(p.question, (p.key,), not has_diacritics(p.question))
+            for p in calibration_pairs(passages, nlu_dir)]
 
 
 def out_of_scope_texts(nlu_dir: Path = ROOT / "nlu_data") -> list[str]:

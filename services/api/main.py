@@ -62,12 +62,13 @@ def _load_search(holder: SearchHolder, settings: Settings) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         # torch is imported here, off the event loop, after OMP_WAIT_POLICY is set
-        from assistant.embeddings.encoder import SentenceTransformerEncoder
+        from assistant.embeddings.encoder import SentenceTransformerEncoder, use_query_threads
 
         kb = load_knowledge_base(settings.knowledge_base_dir)
         holder.search = KnowledgeSearch.create(
             kb, settings.kb_index_dir, SentenceTransformerEncoder(settings.embedding_model),
             SearchTuning.load(settings.search_tuning_file), settings.nlu_data_dir)
+        use_query_threads(settings.query_threads)
         holder.status = "ready"
         logger.info("search ready: %s", holder.search.semantic.manifest)
     except Exception:  # the API keeps serving everything else; /health reports "unavailable"
