@@ -27,6 +27,16 @@ class Settings:
     kb_index_dir: Path        # FAISS index and its manifest (built by `make kb-index`)
     search_tuning_file: Path  # ranking weights and answer thresholds (bench/kb_calibrate.py)
     nlu_data_dir: Path        # NLU training examples (the search's diacritic restorer learns from them)
+    portal_url: str           # the public-service portal's API (the sandbox in services/portal by default)
+    portal_client_key: str | None  # the kiosk's key for the portal (header X-Client-Key); unset: none sent/required
+    portal_timeout_s: float   # per attempt
+    portal_attempts: int      # tries on 5xx and network errors (never on 4xx)
+    portal_backoff_s: float   # first wait between tries, doubled each time
+    portal_database_url: str  # the sandbox's storage: SQLite file by default, PostgreSQL by URL
+    portal_sandbox: bool      # PORTAL_SANDBOX=1: the demo routes under /sandbox exist
+    portal_officer_token: str | None  # officers' bearer token; unset: no officer can act
+    portal_token_minutes: int  # lifetime of a citizen's login token
+    portal_slot_capacity: int  # citizens per half-day appointment slot at a commune police
 
     def today(self) -> date:
         """Today's date for fee validity; TROLY_TODAY=YYYY-MM-DD fixes it (tests, demos)."""
@@ -51,4 +61,14 @@ def load_settings() -> Settings:
         kb_index_dir=Path(os.environ.get("KB_INDEX_DIR", PROJECT_ROOT / "models" / "kb-index")),
         search_tuning_file=KNOWLEDGE_BASE_DIR / "search.yml",
         nlu_data_dir=PROJECT_ROOT / "nlu_data",
+        portal_url=os.environ.get("PORTAL_URL", "http://127.0.0.1:8100"),
+        portal_client_key=os.environ.get("PORTAL_CLIENT_KEY") or None,
+        portal_timeout_s=float(os.environ.get("PORTAL_TIMEOUT_S", "5")),
+        portal_attempts=int(os.environ.get("PORTAL_ATTEMPTS", "3")),
+        portal_backoff_s=float(os.environ.get("PORTAL_BACKOFF_S", "0.3")),
+        portal_database_url=os.environ.get("PORTAL_DATABASE_URL", f"sqlite:///{data_dir / 'portal.sqlite3'}"),
+        portal_sandbox=os.environ.get("PORTAL_SANDBOX", "0").lower() in ("1", "true", "yes"),
+        portal_officer_token=os.environ.get("PORTAL_OFFICER_TOKEN") or None,
+        portal_token_minutes=int(os.environ.get("PORTAL_TOKEN_MINUTES", "15")),
+        portal_slot_capacity=int(os.environ.get("PORTAL_SLOT_CAPACITY", "10")),
     )

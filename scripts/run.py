@@ -1,9 +1,10 @@
-"""Start the Rasa server (5005), the action server (5055) and the FastAPI app (8000);
-print their URLs; stop them all on Ctrl-C. Exits non-zero, with a clear message, if a
-port is taken or a piece does not come up."""
+"""Start the public-service portal sandbox (8100), the action server (5055), the FastAPI app
+(8000) and the Rasa server (5005); print their URLs; stop them all on Ctrl-C. Exits
+non-zero, with a clear message, if a port is taken or a piece does not come up."""
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -29,6 +30,10 @@ class Piece:
 def pieces(model: Path) -> list[Piece]:
     rasa_bin = str(VENV / "rasa" / "bin" / "rasa")
     return [
+        Piece("Cổng dịch vụ công (hộp cát)", 8100,
+              [str(VENV / "services" / "bin" / "uvicorn"), "services.portal.main:app",
+               "--host", "127.0.0.1", "--port", "8100"],
+              "http://127.0.0.1:8100/health"),
         Piece("Máy chủ hành động (action server)", 5055,
               [rasa_bin, "run", "actions", "--actions", "actions", "--port", "5055"],
               "http://127.0.0.1:5055/health"),
@@ -41,6 +46,16 @@ def pieces(model: Path) -> list[Piece]:
                "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
               "http://127.0.0.1:5005/status"),
     ]
+
+
+def officer_token() -> str:
+    """The sandbox's officer token on this machine: made once, kept in var/portal-officer-token (0600)."""
+    path = ROOT / "var" / "portal-officer-token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(24))
+    return path.read_text().strip()
 
 
 def port_in_use(port: int) -> bool:
@@ -87,6 +102,9 @@ def main() -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT), ACTION_SERVER_URL=os.environ.get(
         "ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"))
+    env.setdefault("PORTAL_SANDBOX", "1")
+    if not env.get("PORTAL_OFFICER_TOKEN"):
+        env["PORTAL_OFFICER_TOKEN"] = officer_token()
     processes: list[subprocess.Popen] = []
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -104,7 +122,8 @@ def main() -> int:
             print(f"✓ {piece.name}: http://127.0.0.1:{piece.port} ({time.monotonic() - started:.1f} s)",
                   flush=True)
         print("Trợ lý 06 đang chạy. REST: POST http://127.0.0.1:5005/webhooks/rest/webhook · "
-              "API: http://127.0.0.1:8000/docs · Ctrl-C để dừng.", flush=True)
+              "API: http://127.0.0.1:8000/docs · Cổng DVC (hộp cát): http://127.0.0.1:8100/docs · "
+              "Ctrl-C để dừng.", flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(1)
         print("LỖI: một thành phần đã dừng bất ngờ; dừng tất cả.", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Starts the real system (scripts/run.py: Rasa server, action server, FastAPI app) once."""
+"""Starts the real system (scripts/run.py: Rasa server, action server, FastAPI app, portal
+sandbox) once, with its data in a temporary folder."""
 import os
 import subprocess
 import time
@@ -12,8 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory):
-    unanswered = tmp_path_factory.mktemp("data") / "unanswered.sqlite3"
-    env = dict(os.environ, TROLY_TODAY="2026-11-22", UNANSWERED_DB=str(unanswered))
+    data = tmp_path_factory.mktemp("data")
+    unanswered = data / "unanswered.sqlite3"
+    env = dict(os.environ, TROLY_TODAY="2026-11-22", UNANSWERED_DB=str(unanswered),
+               PORTAL_DATABASE_URL=f"sqlite:///{data / 'portal.sqlite3'}")
     process = subprocess.Popen(
         [str(ROOT / ".venv" / "services" / "bin" / "python"), "scripts/run.py"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -77,3 +77,10 @@ def test_documents_with_many_cases_ask_first_and_a_button_answers_that_case(syst
 def test_gibberish_gets_a_clarifying_answer_not_a_guess(system):
     text = reply_text(ask(new_sender(), "asdkjh qwe zxcvb"))
     assert "chưa tìm được câu trả lời" in text
+
+
+def test_the_portal_sandbox_runs_with_its_registry(system):
+    health = requests.get("http://127.0.0.1:8100/health", timeout=10).json()
+    assert health["status"] == "ok" and health["citizens"] >= 50 and health["sandbox"] is True
+    citizens = requests.get("http://127.0.0.1:8100/sandbox/citizens", timeout=10).json()
+    assert len(citizens) == health["citizens"]
