@@ -84,3 +84,15 @@ def test_the_portal_sandbox_runs_with_its_registry(system):
     assert health["status"] == "ok" and health["citizens"] >= 50 and health["sandbox"] is True
     citizens = requests.get("http://127.0.0.1:8100/sandbox/citizens", timeout=10).json()
     assert len(citizens) == health["citizens"]
+
+
+def test_the_running_rasa_mounts_the_zalo_and_messenger_webhooks_and_refuses_forgeries(system):
+    forged = {"app_id": "1", "event_name": "user_send_text", "timestamp": "1",
+              "sender": {"id": "9"}, "message": {"text": "xin chào", "msg_id": "m1"}}
+    zalo = requests.post("http://127.0.0.1:5005/webhooks/zalo/webhook", json=forged,
+                         headers={"X-ZEvent-Signature": "mac=00"}, timeout=10)
+    facebook = requests.post("http://127.0.0.1:5005/webhooks/facebook/webhook",
+                             json={"object": "page", "entry": []}, timeout=10)
+    handshake = requests.get("http://127.0.0.1:5005/webhooks/facebook/webhook", timeout=10, params={
+        "hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "42"})
+    assert (zalo.status_code, facebook.status_code, handshake.status_code) == (401, 401, 403)
