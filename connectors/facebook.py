@@ -35,10 +35,8 @@ from sanic.response import HTTPResponse
 
 from connectors.common import (
     RATE_LIMITED_REPLY,
-    BackgroundTasks,
     BoundedSet,
     ChannelLimits,
-    RateLimiter,
     Verdict,
     platform_id,
     pseudonym,
@@ -51,6 +49,7 @@ from connectors.common import (
     too_long_reply,
 )
 from connectors.outbound import Delivery, HttpSender
+from connectors.webhook import WebhookInput
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +252,7 @@ def _attachments(items: Any) -> list[dict[str, str]]:
     return found
 
 
-class FacebookInput(InputChannel):
+class FacebookInput(WebhookInput):
     """The `facebook` input channel (credentials key `connectors.facebook.FacebookInput`)."""
 
     @classmethod
@@ -268,15 +267,9 @@ class FacebookInput(InputChannel):
 
     def __init__(self, settings: FacebookSettings, limits: ChannelLimits | None = None, *,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(limits, monotonic)
         self.settings = settings
-        self.limits = limits or ChannelLimits()
-        sender = HttpSender(CHANNEL, self.limits.http_attempts, self.limits.http_backoff_s,
-                            self.limits.http_timeout_s)
-        self.api = MessengerApi(settings, sender)
-        self.limiter = RateLimiter(self.limits.rate_burst, self.limits.rate_per_minute,
-                                   self.limits.max_tracked_senders, monotonic)
-        self.tasks = BackgroundTasks(self.limits.max_in_flight)
-        self._seen: BoundedSet[str] = BoundedSet(self.limits.max_tracked_senders)
+        self.api = MessengerApi(settings, self.sender)
         self._told: BoundedSet[str] = BoundedSet(self.limits.max_tracked_senders)
         if not settings.app_secret:
             logger.warning("facebook: FB_APP_SECRET is not set: the Messenger webhook refuses every "
@@ -287,18 +280,8 @@ class FacebookInput(InputChannel):
     def get_output_channel(self) -> OutputChannel:
         return FacebookOutput(self.api)
 
-    async def wait_idle(self, timeout_s: float = 10.0) -> None:
-        """Waits until the messages in hand have been handled (shutdown, tests)."""
-        await self.tasks.drain(timeout_s)
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        facebook_webhook = Blueprint("facebook_webhook", __name__)
-
-        @facebook_webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @facebook_webhook.route("/webhook", methods=["GET"])
+    def _add_routes(self, blueprint: Blueprint) -> None:
+        @blueprint.route("/webhook", methods=["GET"])
         async def handshake(request: Request) -> HTTPResponse:
             expected = self.settings.verify_token
             given = request.args.get("hub.verify_token") or ""
@@ -307,20 +290,6 @@ class FacebookInput(InputChannel):
                 return response.text(request.args.get("hub.challenge") or "")
             logger.warning("facebook: webhook handshake refused (wrong or unset verify token)")
             return refuse(403, "verification failed")
-
-        @facebook_webhook.route("/webhook", methods=["POST"], stream=True)
-        async def webhook(request: Request) -> HTTPResponse:
-            try:
-                return await self._receive(request, on_new_message)
-            except Exception as error:  # noqa: BLE001 (a short answer, never a traceback)
-                logger.error("facebook: webhook failed (%s)", type(error).__name__)
-                return refuse(500, "internal error")
-
-        @facebook_webhook.listener("before_server_stop")
-        async def finish(*_: Any) -> None:
-            await self.wait_idle()
-
-        return facebook_webhook
 
     async def _receive(self, request: Request,
                        on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:

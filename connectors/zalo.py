@@ -28,17 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.common import (
     RATE_LIMITED_REPLY,
-    BackgroundTasks,
     BoundedMap,
-    BoundedSet,
     ChannelLimits,
-    RateLimiter,
     Verdict,
     platform_id,
     pseudonym,
@@ -49,7 +46,7 @@ from connectors.common import (
     too_long,
     too_long_reply,
 )
-from connectors.outbound import HttpSender
+from connectors.webhook import WebhookInput
 from connectors.zalo_api import (
     CHANNEL,
     MESSAGE_PATH,
@@ -230,7 +227,7 @@ def _parse_event(payload: dict[str, Any]) -> ZaloEvent | None:
     return ZaloEvent(str(user_id).strip(), str(message_id) if message_id else None, text, attachments)
 
 
-class ZaloInput(InputChannel):
+class ZaloInput(WebhookInput):
     """The `zalo` input channel (credentials key `connectors.zalo.ZaloInput`)."""
 
     @classmethod
@@ -246,17 +243,11 @@ class ZaloInput(InputChannel):
     def __init__(self, settings: ZaloSettings, limits: ChannelLimits | None = None, *,
                  clock: Callable[[], float] = time.time,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(limits, monotonic)
         self.settings = settings
-        self.limits = limits or ChannelLimits()
         self.clock = clock
-        sender = HttpSender(CHANNEL, self.limits.http_attempts, self.limits.http_backoff_s,
-                            self.limits.http_timeout_s)
-        self.tokens = ZaloTokens(settings, sender, monotonic)
-        self.api = ZaloApi(settings, self.tokens, sender)
-        self.limiter = RateLimiter(self.limits.rate_burst, self.limits.rate_per_minute,
-                                   self.limits.max_tracked_senders, monotonic)
-        self.tasks = BackgroundTasks(self.limits.max_in_flight)
-        self._seen: BoundedSet[str] = BoundedSet(self.limits.max_tracked_senders)
+        self.tokens = ZaloTokens(settings, self.sender, monotonic)
+        self.api = ZaloApi(settings, self.tokens, self.sender)
         self._buttons: BoundedMap[str, dict[str, str]] = BoundedMap(self.limits.max_tracked_senders)
         if not settings.can_verify:
             logger.warning("zalo: ZALO_APP_ID or ZALO_OA_SECRET_KEY is not set: the Zalo webhook "
@@ -265,31 +256,6 @@ class ZaloInput(InputChannel):
     def get_output_channel(self) -> OutputChannel:
         """For proactive messages (no message to quote: Zalo counts them as proactive)."""
         return ZaloOutput(self.api, remember_buttons=self._remember_buttons)
-
-    async def wait_idle(self, timeout_s: float = 10.0) -> None:
-        """Waits until the messages in hand have been handled (shutdown, tests)."""
-        await self.tasks.drain(timeout_s)
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        zalo_webhook = Blueprint("zalo_webhook", __name__)
-
-        @zalo_webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @zalo_webhook.route("/webhook", methods=["POST"], stream=True)
-        async def webhook(request: Request) -> HTTPResponse:
-            try:
-                return await self._receive(request, on_new_message)
-            except Exception as error:  # noqa: BLE001 (a short answer, never a traceback)
-                logger.error("zalo: webhook failed (%s)", type(error).__name__)
-                return refuse(500, "internal error")
-
-        @zalo_webhook.listener("before_server_stop")
-        async def finish(*_: Any) -> None:
-            await self.wait_idle()
-
-        return zalo_webhook
 
     async def _receive(self, request: Request,
                        on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
