@@ -38,7 +38,6 @@ from connectors.common import (
     BoundedSet,
     ChannelLimits,
     Verdict,
-    platform_id,
     pseudonym,
     read_body,
     refuse,
@@ -49,7 +48,7 @@ from connectors.common import (
     too_long_reply,
 )
 from connectors.outbound import Delivery, HttpSender
-from connectors.webhook import WebhookInput
+from connectors.webhook import PlatformOutput, WebhookInput
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +125,11 @@ def _graph_error(delivery: Delivery) -> Any:
     return error.get("code") if isinstance(error, dict) else None
 
 
-class FacebookOutput(OutputChannel):
+class FacebookOutput(PlatformOutput):
     """Sends Rasa's responses to one Messenger user (a page-scoped id)."""
+
+    max_text_chars = MAX_TEXT_CHARS
+    conversation_kind = "Messenger"
 
     def __init__(self, api: MessengerApi) -> None:
         super().__init__()
@@ -137,16 +139,9 @@ class FacebookOutput(OutputChannel):
     def name(cls) -> str:
         return CHANNEL
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        psid = self._psid(recipient_id)
-        if psid is None:
-            return
-        for part in split_text(text, MAX_TEXT_CHARS):
-            await self.api.send(psid, {"text": part})
-
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
                                      **kwargs: Any) -> None:
-        psid = self._psid(recipient_id)
+        psid = self._platform_user(recipient_id)
         if psid is None:
             return
         quick_replies, links = self._quick_replies(buttons)
@@ -154,33 +149,20 @@ class FacebookOutput(OutputChannel):
             text = "\n".join([text, *links])
         parts = split_text(text, MAX_TEXT_CHARS) or [CHOOSE_TEXT]
         for part in parts[:-1]:
-            await self.api.send(psid, {"text": part})
+            await self._send(psid, {"text": part})
         last: dict[str, Any] = {"text": parts[-1]}
         if quick_replies:
             last["quick_replies"] = quick_replies
-        await self.api.send(psid, last)
+        await self._send(psid, last)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        psid = self._psid(recipient_id)
+        psid = self._platform_user(recipient_id)
         if psid is not None:
-            await self.api.send(psid, {"attachment": {"type": "image", "payload": {"url": image,
+            await self._send(psid, {"attachment": {"type": "image", "payload": {"url": image,
                                                                                    "is_reusable": True}}})
 
-    async def send_custom_json(self, recipient_id: str, json_message: Any, **kwargs: Any) -> None:
-        """A custom response is taken as the Send API's `message` object (or a list of them)."""
-        psid = self._psid(recipient_id)
-        if psid is None:
-            return
-        for message in json_message if isinstance(json_message, list) else [json_message]:
-            if isinstance(message, dict):
-                await self.api.send(psid, message)
-
-    @staticmethod
-    def _psid(recipient_id: str) -> str | None:
-        psid = platform_id(CHANNEL, recipient_id)
-        if psid is None:
-            logger.warning("facebook: not sent: %s is not a Messenger conversation", pseudonym(recipient_id))
-        return psid
+    async def _send(self, psid: str, message: dict[str, Any]) -> None:
+        await self.api.send(psid, message)
 
     @staticmethod
     def _quick_replies(buttons: Iterable[dict[str, Any]]) -> tuple[list[dict[str, str]], list[str]]:

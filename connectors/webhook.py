@@ -1,8 +1,13 @@
-"""The part of an input channel that the Zalo and Messenger channels share: the per-sender
-rate limit, background handling, the duplicate filter, the outbound sender, and a webhook
-blueprint whose POST route never answers with a traceback and which waits for the
-messages in hand when the server stops. Each channel adds its own `_receive` (signature,
-events) and, if it needs them, more routes (Messenger's handshake)."""
+"""What the Zalo and Messenger channels share.
+
+Input: the per-sender rate limit, background handling, the duplicate filter, the outbound
+sender, and a webhook blueprint whose POST route never answers with a traceback and which
+waits for the messages in hand when the server stops. Each channel adds its own `_receive`
+(signature, events) and, if it needs them, more routes (Messenger's handshake).
+
+Output: the platform id taken out of the namespaced Rasa sender id, texts cut to the
+platform's limit, custom JSON passed through as the platform's message objects. Each
+channel adds its own `_send`, buttons and images."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -20,13 +25,48 @@ from connectors.common import (
     BoundedSet,
     ChannelLimits,
     RateLimiter,
+    platform_id,
+    pseudonym,
     refuse,
+    split_text,
 )
 from connectors.outbound import HttpSender
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class PlatformOutput(OutputChannel):
+    max_text_chars: int = 2000
+    conversation_kind: str = ""   # for the log line: "Zalo", "Messenger"
+
+    async def _send(self, platform_user: str, message: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _platform_user(self, recipient_id: str) -> str | None:
+        """The platform's id of the recipient, or None (logged) if it belongs to another channel."""
+        user = platform_id(self.name(), recipient_id)
+        if user is None:
+            logger.warning("%s: not sent: %s is not a %s conversation", self.name(), pseudonym(recipient_id),
+                           self.conversation_kind)
+        return user
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        user = self._platform_user(recipient_id)
+        if user is None:
+            return
+        for part in split_text(text, self.max_text_chars):
+            await self._send(user, {"text": part})
+
+    async def send_custom_json(self, recipient_id: str, json_message: Any, **kwargs: Any) -> None:
+        """A custom response is taken as the platform's `message` object (or a list of them)."""
+        user = self._platform_user(recipient_id)
+        if user is None:
+            return
+        for message in json_message if isinstance(json_message, list) else [json_message]:
+            if isinstance(message, dict):
+                await self._send(user, dict(message))
 
 
 class WebhookInput(InputChannel):

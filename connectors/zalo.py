@@ -37,7 +37,6 @@ from connectors.common import (
     BoundedMap,
     ChannelLimits,
     Verdict,
-    platform_id,
     pseudonym,
     read_body,
     refuse,
@@ -46,7 +45,7 @@ from connectors.common import (
     too_long,
     too_long_reply,
 )
-from connectors.webhook import WebhookInput
+from connectors.webhook import PlatformOutput, WebhookInput
 from connectors.zalo_api import (
     CHANNEL,
     MESSAGE_PATH,
@@ -95,7 +94,7 @@ def button_key(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-class ZaloOutput(OutputChannel):
+class ZaloOutput(PlatformOutput):
     """Sends Rasa's responses to one Zalo user, quoting the message being answered.
 
     A button's payload is what Zalo shows in the chat as the citizen's message when it is
@@ -103,6 +102,9 @@ class ZaloOutput(OutputChannel):
     replaced by the button's title, and `remember_buttons` keeps title -> payload for the
     input channel to translate the press back.
     """
+
+    max_text_chars = MAX_TEXT_CHARS
+    conversation_kind = "Zalo"
 
     def __init__(self, api: ZaloApi, quote_message_id: str | None = None,
                  remember_buttons: Callable[[str, dict[str, str]], None] | None = None) -> None:
@@ -115,16 +117,9 @@ class ZaloOutput(OutputChannel):
     def name(cls) -> str:
         return CHANNEL
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        user_id = self._user(recipient_id)
-        if user_id is None:
-            return
-        for part in split_text(text, MAX_TEXT_CHARS):
-            await self._send(user_id, {"text": part})
-
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list[dict[str, Any]],
                                      **kwargs: Any) -> None:
-        user_id = self._user(recipient_id)
+        user_id = self._platform_user(recipient_id)
         if user_id is None:
             return
         zalo_buttons, pressed = self._zalo_buttons(buttons)
@@ -141,32 +136,16 @@ class ZaloOutput(OutputChannel):
             await self._send(user_id, message)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        user_id = self._user(recipient_id)
+        user_id = self._platform_user(recipient_id)
         if user_id is None:
             return
         await self._send(user_id, {"attachment": {"type": "template", "payload": {
             "template_type": "media", "elements": [{"media_type": "image", "url": image}]}}})
 
-    async def send_custom_json(self, recipient_id: str, json_message: Any, **kwargs: Any) -> None:
-        """A custom response is taken as Zalo's `message` object (or a list of them)."""
-        user_id = self._user(recipient_id)
-        if user_id is None:
-            return
-        for message in json_message if isinstance(json_message, list) else [json_message]:
-            if isinstance(message, dict):
-                await self._send(user_id, dict(message))
-
     async def _send(self, user_id: str, message: dict[str, Any]) -> None:
         if self.quote_message_id:
             message["quote_message_id"] = self.quote_message_id
         await self.api.send(user_id, message)
-
-    @staticmethod
-    def _user(recipient_id: str) -> str | None:
-        user_id = platform_id(CHANNEL, recipient_id)
-        if user_id is None:
-            logger.warning("zalo: not sent: %s is not a Zalo conversation", pseudonym(recipient_id))
-        return user_id
 
     @staticmethod
     def _zalo_buttons(buttons: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:

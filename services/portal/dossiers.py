@@ -77,14 +77,9 @@ class DossierPublic(BaseModel):
     updated_at: datetime
 
 
-class DossierFull(BaseModel):
-    view: Literal["full"] = "full"
-    code: str
-    procedure_id: str
-    status: str
-    status_label: str
-    created_at: datetime
-    updated_at: datetime
+class DossierFull(DossierPublic):
+    """The public view and what only the owner and officers see."""
+    view: Literal["full"] = "full"  # type: ignore[assignment]
     agency_code: str
     receiving_commune: dict[str, Any] | None
     applicant: dict[str, Any]
