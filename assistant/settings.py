@@ -37,6 +37,8 @@ class Settings:
     portal_officer_token: str | None  # officers' bearer token; unset: no officer can act
     portal_token_minutes: int  # lifetime of a citizen's login token
     portal_slot_capacity: int  # citizens per half-day appointment slot at a commune police
+    outbox_db: Path           # confirmed dossiers waiting for the portal (assistant/dossiers/outbox.py)
+    outbox_interval_s: float  # how often the outbox worker retries
 
     def today(self) -> date:
         """Today's date for fee validity; TROLY_TODAY=YYYY-MM-DD fixes it (tests, demos)."""
@@ -71,4 +73,6 @@ def load_settings() -> Settings:
         portal_officer_token=os.environ.get("PORTAL_OFFICER_TOKEN") or None,
         portal_token_minutes=int(os.environ.get("PORTAL_TOKEN_MINUTES", "15")),
         portal_slot_capacity=int(os.environ.get("PORTAL_SLOT_CAPACITY", "10")),
+        outbox_db=Path(os.environ.get("OUTBOX_DB", data_dir / "outbox.sqlite3")),
+        outbox_interval_s=float(os.environ.get("OUTBOX_INTERVAL_S", "10")),
     )

@@ -1,6 +1,7 @@
-"""Start the public-service portal sandbox (8100), the action server (5055), the FastAPI app
-(8000) and the Rasa server (5005); print their URLs; stop them all on Ctrl-C. Exits
-non-zero, with a clear message, if a port is taken or a piece does not come up."""
+"""Start the public-service portal sandbox (8100), the action server (5055), the outbox
+worker, the FastAPI app (8000) and the Rasa server (5005); print their URLs; stop them all
+on Ctrl-C. Exits non-zero, with a clear message, if a port is taken or a piece does not
+come up. With PORTAL_URL set, that portal is used and no sandbox is started."""
 from __future__ import annotations
 
 import os
@@ -22,21 +23,24 @@ LOGS = ROOT / "var" / "logs"
 @dataclass(frozen=True)
 class Piece:
     name: str
-    port: int
+    port: int | None  # None: a worker with no port (up when it has not exited after a moment)
     command: list[str]
-    health: str
+    health: str | None
 
 
-def pieces(model: Path) -> list[Piece]:
+def pieces(model: Path, external_portal: bool = False) -> list[Piece]:
     rasa_bin = str(VENV / "rasa" / "bin" / "rasa")
-    return [
+    portal = [] if external_portal else [
         Piece("Cổng dịch vụ công (hộp cát)", 8100,
               [str(VENV / "services" / "bin" / "uvicorn"), "services.portal.main:app",
                "--host", "127.0.0.1", "--port", "8100"],
-              "http://127.0.0.1:8100/health"),
+              "http://127.0.0.1:8100/health")]
+    return portal + [
         Piece("Máy chủ hành động (action server)", 5055,
               [rasa_bin, "run", "actions", "--actions", "actions", "--port", "5055"],
               "http://127.0.0.1:5055/health"),
+        Piece("Hàng đợi gửi hồ sơ (outbox)", None,
+              [str(VENV / "rasa" / "bin" / "python"), "-m", "assistant.dossiers.outbox"], None),
         Piece("API FastAPI", 8000,
               [str(VENV / "services" / "bin" / "uvicorn"), "services.api.main:app",
                "--host", "127.0.0.1", "--port", "8000"],
@@ -63,7 +67,10 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> bool:
+def wait_healthy(url: str | None, process: subprocess.Popen, timeout: float) -> bool:
+    if url is None:  # a worker: up if it is still running after a moment
+        time.sleep(1.5)
+        return process.poll() is None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -94,7 +101,8 @@ def main() -> int:
     if not model.exists():
         print("LỖI: chưa có mô hình models/current.tar.gz; chạy 'make run' để huấn luyện.", file=sys.stderr)
         return 1
-    busy = [p for p in pieces(model) if port_in_use(p.port)]
+    external_portal = bool(os.environ.get("PORTAL_URL"))
+    busy = [p for p in pieces(model, external_portal) if p.port is not None and port_in_use(p.port)]
     if busy:
         for piece in busy:
             print(f"LỖI: cổng {piece.port} ({piece.name}) đang được dùng bởi chương trình khác.", file=sys.stderr)
@@ -108,19 +116,19 @@ def main() -> int:
     processes: list[subprocess.Popen] = []
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        for piece in pieces(model):
+        for piece in pieces(model, external_portal):
             started = time.monotonic()
-            log = (LOGS / f"{piece.port}.log").open("w")
+            log_name = f"{piece.port}.log" if piece.port else "outbox.log"
+            log = (LOGS / log_name).open("w")
             process = subprocess.Popen(piece.command, cwd=ROOT, env=env, stdout=log,
                                        stderr=subprocess.STDOUT)
             processes.append(process)
             if not wait_healthy(piece.health, process, timeout=float(os.environ.get("START_TIMEOUT", "240"))):
-                print(f"LỖI: {piece.name} không khởi động được (xem {LOGS / f'{piece.port}.log'}).",
-                      file=sys.stderr)
+                print(f"LỖI: {piece.name} không khởi động được (xem {LOGS / log_name}).", file=sys.stderr)
                 stop(processes)
                 return 1
-            print(f"✓ {piece.name}: http://127.0.0.1:{piece.port} ({time.monotonic() - started:.1f} s)",
-                  flush=True)
+            where = f"http://127.0.0.1:{piece.port}" if piece.port else f"nhật ký {LOGS / log_name}"
+            print(f"✓ {piece.name}: {where} ({time.monotonic() - started:.1f} s)", flush=True)
         print("Trợ lý 06 đang chạy. REST: POST http://127.0.0.1:5005/webhooks/rest/webhook · "
               "API: http://127.0.0.1:8000/docs · Cổng DVC (hộp cát): http://127.0.0.1:8100/docs · "
               "Ctrl-C để dừng.", flush=True)

@@ -1,1 +1,2 @@
-"""Dossiers filed in the chat: the journeys, reading and checking answers, corrections, submission outbox, receipts and statuses."""
+"""Dossiers filed in the chat: journeys, answers read and checked, corrections, the
+submission outbox, receipts and statuses."""

@@ -1,5 +1,6 @@
-"""Starts the real system (scripts/run.py: Rasa server, action server, FastAPI app, portal
-sandbox) once, with its data in a temporary folder."""
+"""Starts the real system once, with its data in a temporary folder: the portal sandbox
+as its own process (so a test can stop and restart it, as a real portal outage), then
+scripts/run.py pointed at it (Rasa server, action server, outbox worker, FastAPI app)."""
 import os
 import subprocess
 import time
@@ -9,14 +10,56 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+PORTAL = "http://127.0.0.1:8100"
+OFFICER_TOKEN = "e2e-officer-token-0123456789"
+
+
+class PortalProcess:
+    """The sandbox portal on 8100 over one SQLite file, which survives a stop."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv" / "services" / "bin" / "uvicorn"), "services.portal.main:app",
+             "--host", "127.0.0.1", "--port", "8100"],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{PORTAL}/health", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.3)
+        raise RuntimeError("the portal sandbox did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
 
 
 @pytest.fixture(scope="session")
-def system(tmp_path_factory):
+def portal(tmp_path_factory):
+    data = tmp_path_factory.mktemp("portal")
+    process = PortalProcess(dict(os.environ, PYTHONPATH=str(ROOT), PORTAL_SANDBOX="1",
+                                 PORTAL_OFFICER_TOKEN=OFFICER_TOKEN,
+                                 PORTAL_DATABASE_URL=f"sqlite:///{data / 'portal.sqlite3'}"))
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory, portal):
     data = tmp_path_factory.mktemp("data")
     unanswered = data / "unanswered.sqlite3"
     env = dict(os.environ, TROLY_TODAY="2026-11-22", UNANSWERED_DB=str(unanswered),
-               PORTAL_DATABASE_URL=f"sqlite:///{data / 'portal.sqlite3'}")
+               PORTAL_URL=PORTAL, PORTAL_OFFICER_TOKEN=OFFICER_TOKEN, OUTBOX_DB=str(data / "outbox.sqlite3"),
+               OUTBOX_INTERVAL_S="1", PORTAL_ATTEMPTS="2", PORTAL_BACKOFF_S="0.2")
     process = subprocess.Popen(
         [str(ROOT / ".venv" / "services" / "bin" / "python"), "scripts/run.py"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
