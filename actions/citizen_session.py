@@ -60,7 +60,8 @@ def profile_summary(profile: CitizenProfile) -> dict[str, Any]:
 
     return {
         "id_number": profile.id_number, "id_masked": mask_id_number(profile.id_number),
-        "full_name": profile.full_name, "date_of_birth": profile.date_of_birth.isoformat(), "sex": profile.sex,
+        "full_name": profile.full_name, "date_of_birth": profile.date_of_birth.isoformat(),
+        "sex": profile.sex,
         "phone": profile.phone, "relation": profile.relation, "head_name": profile.head_name,
         "permanent": address(profile.permanent_address), "temporary": address(profile.temporary_address),
     }

@@ -87,7 +87,8 @@ def journey_problem(j: Journey, profile: dict[str, Any]) -> str | None:
         return ("Theo cơ sở dữ liệu, anh/chị chưa có nơi tạm trú đang còn hạn để gia hạn. Anh/chị cần "
                 "đăng ký tạm trú mới (nhắn \"đăng ký tạm trú\").")
     if j.in_person and not profile.get("permanent"):
-        return "Em chưa tìm thấy nơi thường trú của anh/chị để đặt lịch tại Công an xã; anh/chị liên hệ Công an xã."
+        return ("Em chưa tìm thấy nơi thường trú của anh/chị để đặt lịch tại Công an xã; "
+                "anh/chị liên hệ Công an xã.")
     return None
 
 
@@ -104,8 +105,9 @@ class ActionStartJourney(Action):
         session = CitizenSession.from_tracker(tracker)
         if intent == "login":
             if session.logged_in():
-                dispatcher.utter_message(text=f"Dạ, anh/chị đang đăng nhập với tên {session.profile['full_name']}. "
-                                              "Anh/chị muốn nộp hồ sơ nào ạ?", buttons=_journey_buttons())
+                dispatcher.utter_message(text="Dạ, anh/chị đang đăng nhập với tên "
+                                              f"{session.profile['full_name']}. Anh/chị muốn "
+                                              "nộp hồ sơ nào ạ?", buttons=_journey_buttons())
                 return [SlotSet(JOURNEY, None)]
             return [SlotSet(JOURNEY, LOGIN_ONLY), *logout_events()]
         procedure_id = next((e.get("value") for e in tracker.latest_message.get("entities", [])
@@ -113,7 +115,8 @@ class ActionStartJourney(Action):
         chosen = journey(procedure_id)
         if chosen is None:
             if procedure_id in knowledge_service().kb.procedures:
-                dispatcher.utter_message(text="Dạ, thủ tục này em chưa hỗ trợ khai trực tuyến. Thông tin chính:")
+                dispatcher.utter_message(text="Dạ, thủ tục này em chưa hỗ trợ "
+                                              "khai trực tuyến. Thông tin chính:")
                 await ActionAnswerQuestion().run(dispatcher, tracker, domain)
             else:
                 dispatcher.utter_message(text="Dạ, anh/chị muốn khai hồ sơ trực tuyến cho thủ tục nào ạ?",
@@ -122,9 +125,9 @@ class ActionStartJourney(Action):
         if session.logged_in() and (problem := journey_problem(chosen, session.profile)):
             dispatcher.utter_message(text=problem)
             return [SlotSet(JOURNEY, None)]
-        dispatcher.utter_message(text=f"Dạ, em sẽ giúp anh/chị khai hồ sơ {chosen.title} trực tuyến (tờ khai "
-                                      f"{chosen.form}). Em hỏi lần lượt từng mục; anh/chị nhắn \"hủy\" bất cứ lúc "
-                                      "nào để dừng.")
+        dispatcher.utter_message(text=f"Dạ, em sẽ giúp anh/chị khai hồ sơ {chosen.title} "
+                                      f"trực tuyến (tờ khai {chosen.form}). Em hỏi lần lượt "
+                                      "từng mục; anh/chị nhắn \"hủy\" bất cứ lúc nào để dừng.")
         return [*fresh_dossier_events(), SlotSet("procedure", chosen.procedure_id),
                 SlotSet(JOURNEY, chosen.procedure_id)]
 
@@ -133,8 +136,8 @@ class ValidateJourneyForm(FormValidationAction):
     def name(self) -> str:
         return "validate_journey_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: dict[str, Any]) -> list[str]:
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: dict[str, Any]) -> list[str]:
         session = CitizenSession.from_tracker(tracker)
         procedure = tracker.get_slot(JOURNEY)
         login = [] if session.logged_in() else list(LOGIN_SLOTS)
@@ -163,19 +166,19 @@ class ValidateJourneyForm(FormValidationAction):
         chosen = journey(tracker.get_slot(JOURNEY))
         title = chosen.title if chosen else "đăng nhập"
         if (intent == "cancel" and confidence >= 0.6) or folded in CANCEL_WORDS:
-            dispatcher.utter_message(text=f"Dạ, em đã dừng việc khai hồ sơ {title}; thông tin vừa khai đã được "
-                                          "xóa. Anh/chị cần gì thêm cứ nhắn em ạ.")
+            dispatcher.utter_message(text=f"Dạ, em đã dừng việc khai hồ sơ {title}; thông tin vừa "
+                                          "khai đã được xóa. Anh/chị cần gì thêm cứ nhắn em ạ.")
             return {**_as_dict(fresh_dossier_events()), JOURNEY: None}
         if intent == "goodbye" and confidence >= 0.8:
-            dispatcher.utter_message(text="Dạ, em đã dừng hồ sơ đang khai và đăng xuất để bảo vệ thông tin của "
-                                          "anh/chị. Em chào anh/chị ạ!")
+            dispatcher.utter_message(text="Dạ, em đã dừng hồ sơ đang khai và đăng xuất để "
+                                          "bảo vệ thông tin của anh/chị. Em chào anh/chị ạ!")
             return {**_as_dict(fresh_dossier_events()), **_as_dict(logout_events()), JOURNEY: None}
         session = CitizenSession.from_tracker(tracker)
         if requested in LOGIN_SLOTS:
             return await self._login_step(requested, dispatcher, tracker, domain, chosen)
         if session.expired():
-            dispatcher.utter_message(text="Dạ, phiên đăng nhập đã hết hạn. Anh/chị đăng nhập lại giúp em; thông "
-                                          "tin đã khai vẫn được giữ.")
+            dispatcher.utter_message(text="Dạ, phiên đăng nhập đã hết hạn. Anh/chị đăng "
+                                          "nhập lại giúp em; thông tin đã khai vẫn được giữ.")
             return {requested: None, **_as_dict(logout_events())}
         if chosen is None:
             return {requested: None, JOURNEY: None}
@@ -215,15 +218,15 @@ class ValidateJourneyForm(FormValidationAction):
         code = "".join(ch for ch in text if ch.isdigit())
         if len(code) != 6 or len(text) > 20:
             if not await _digression(dispatcher, tracker, domain):
-                dispatcher.utter_message(text="Dạ, mã xác thực gồm 6 chữ số trong tin nhắn vừa gửi đến điện thoại "
-                                              "của anh/chị. Chưa nhận được thì nhắn \"gửi lại mã\".")
+                dispatcher.utter_message(text="Dạ, mã xác thực gồm 6 chữ số trong tin nhắn vừa gửi đến điện "
+                                              "thoại của anh/chị. Chưa nhận được thì nhắn \"gửi lại mã\".")
             return {requested: None}
         try:
             login = await client.verify_otp(id_number, code)
             profile = await client.me(login.token)
         except PortalAuthError:
-            dispatcher.utter_message(text="Dạ, mã xác thực chưa đúng hoặc đã hết hạn. Anh/chị nhập lại mã 6 số, "
-                                          "hoặc nhắn \"gửi lại mã\".")
+            dispatcher.utter_message(text="Dạ, mã xác thực chưa đúng hoặc đã hết hạn. Anh/chị "
+                                          "nhập lại mã 6 số, hoặc nhắn \"gửi lại mã\".")
             return {requested: None}
         except PortalError as error:
             dispatcher.utter_message(text=_portal_trouble(error))
@@ -242,16 +245,18 @@ class ValidateJourneyForm(FormValidationAction):
     def _correct(self, correction: Any, requested: str, chosen: Journey, context: FieldContext,
                  dispatcher: CollectingDispatcher) -> dict[str, Any]:
         if correction.slot is None:
-            dispatcher.utter_message(text="Dạ, họ tên, ngày sinh, giới tính và số định danh lấy từ Cơ sở dữ liệu "
-                                          "quốc gia về dân cư nên không sửa trong hồ sơ này được. Nếu thông tin đó "
-                                          "sai, anh/chị đến Công an xã để điều chỉnh trong cơ sở dữ liệu trước.")
+            dispatcher.utter_message(text="Dạ, họ tên, ngày sinh, giới tính và số định danh lấy "
+                                          "từ Cơ sở dữ liệu quốc gia về dân cư nên không sửa "
+                                          "trong hồ sơ này được. Nếu thông tin đó sai, anh/chị "
+                                          "đến Công an xã để điều chỉnh trong cơ sở dữ liệu trước.")
             return {requested: None}
         spec = chosen.field(correction.slot)
         assert spec is not None  # parse_correction only names the journey's own fields
         try:
             value = read_field(spec, correction.value_text, context)
         except FieldError as error:
-            dispatcher.utter_message(text=f"Dạ, em chưa sửa được {spec.label.lower()}: {_lower_first(str(error))}")
+            dispatcher.utter_message(text=f"Dạ, em chưa sửa được {spec.label.lower()}: "
+                                          f"{_lower_first(str(error))}")
             return {requested: None}
         dispatcher.utter_message(text=f"Dạ, em đã sửa {spec.label.lower()} thành: {show_value(spec, value)}.")
         updates = {requested: None, correction.slot: value}
@@ -267,13 +272,13 @@ class ValidateJourneyForm(FormValidationAction):
             key = tracker.get_slot(KEY) or _new_key()
             return {CONFIRM_SLOT: True, KEY: key}
         if intent == "deny" or folded in {"khong", "sai", "chua dung", "sai roi", "sua"}:
-            dispatcher.utter_message(text="Dạ, anh/chị muốn sửa mục nào ạ? Nhắn ví dụ \"sửa thời hạn thành 6 "
-                                          "tháng\" hoặc \"sửa địa chỉ thành số 5, tổ 2, phường Bãi Cháy, Quảng "
-                                          "Ninh\".")
+            dispatcher.utter_message(text="Dạ, anh/chị muốn sửa mục nào ạ? Nhắn ví dụ "
+                                          "\"sửa thời hạn thành 6 tháng\" hoặc \"sửa địa chỉ thành "
+                                          "số 5, tổ 2, phường Bãi Cháy, Quảng Ninh\".")
             return {CONFIRM_SLOT: None}
         if not await _digression(dispatcher, tracker, domain):
-            dispatcher.utter_message(text="Dạ, anh/chị bấm \"Xác nhận và nộp\" nếu thông tin đúng, nhắn \"sửa <mục> "
-                                          "thành <giá trị>\" để sửa, hoặc \"hủy\" để dừng.")
+            dispatcher.utter_message(text="Dạ, anh/chị bấm \"Xác nhận và nộp\" nếu thông tin đúng, nhắn "
+                                          "\"sửa <mục> thành <giá trị>\" để sửa, hoặc \"hủy\" để dừng.")
         return {CONFIRM_SLOT: None}
 
 
@@ -282,8 +287,8 @@ async def _send_code(client: PortalClient, id_number: str, dispatcher: Collectin
     try:
         sent = await client.request_otp(id_number)
     except NotFound:
-        dispatcher.utter_message(text="Dạ, số định danh này chưa có trong hệ thống dịch vụ công. Anh/chị kiểm tra "
-                                      "lại 12 chữ số trên thẻ căn cước giúp em.")
+        dispatcher.utter_message(text="Dạ, số định danh này chưa có trong hệ thống dịch vụ công. "
+                                      "Anh/chị kiểm tra lại 12 chữ số trên thẻ căn cước giúp em.")
         return None
     except PortalError as error:
         dispatcher.utter_message(text=_portal_trouble(error))
@@ -295,8 +300,8 @@ async def _send_code(client: PortalClient, id_number: str, dispatcher: Collectin
 
 def _portal_trouble(error: PortalError) -> str:
     if isinstance(error, PortalUnavailable):
-        return ("Dạ, Cổng dịch vụ công đang gián đoạn nên em chưa đăng nhập được. Anh/chị thử lại sau ít phút "
-                "(nhắn lại thông tin vừa rồi), hoặc nhắn \"hủy\" để dừng.")
+        return ("Dạ, Cổng dịch vụ công đang gián đoạn nên em chưa đăng nhập được. Anh/chị "
+                "thử lại sau ít phút (nhắn lại thông tin vừa rồi), hoặc nhắn \"hủy\" để dừng.")
     return f"Dạ, Cổng dịch vụ công từ chối yêu cầu: {error}"
 
 
@@ -339,9 +344,9 @@ class AskField(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         if self.slot == "login_id_number":
-            dispatcher.utter_message(text="Để nộp hồ sơ, anh/chị cần đăng nhập. Anh/chị nhắn số định danh cá nhân "
-                                          "(12 số trên thẻ căn cước); em sẽ gửi mã xác thực đến số điện thoại đã "
-                                          "đăng ký.")
+            dispatcher.utter_message(text="Để nộp hồ sơ, anh/chị cần đăng nhập. Anh/chị nhắn "
+                                          "số định danh cá nhân (12 số trên thẻ căn cước); em "
+                                          "sẽ gửi mã xác thực đến số điện thoại đã đăng ký.")
             return []
         if self.slot == "login_otp":
             dispatcher.utter_message(text="Anh/chị nhập mã xác thực 6 số vừa nhận được.")
@@ -371,16 +376,17 @@ async def _ask_appointment(spec: FieldSpec, dispatcher: CollectingDispatcher,
         slots = [s for s in await _portal().slots(int(commune)) if s.available > 0][:6]
     except (PortalError, TypeError, ValueError) as error:
         logger.warning("appointment slots unavailable: %s", error)
-        dispatcher.utter_message(text="Dạ, em chưa lấy được lịch tiếp nhận của Công an xã. Anh/chị nhắn \"thử "
-                                      "lại\" sau ít phút, hoặc \"hủy\" để dừng.")
+        dispatcher.utter_message(text="Dạ, em chưa lấy được lịch tiếp nhận của Công an xã. "
+                                      "Anh/chị nhắn \"thử lại\" sau ít phút, hoặc \"hủy\" để dừng.")
         return [SlotSet(OFFERED, [])]
     if not slots:
-        dispatcher.utter_message(text="Dạ, hai tuần tới Công an xã đã kín lịch. Anh/chị liên hệ trực tiếp Công an "
-                                      "xã hoặc nhắn \"hủy\" để dừng.")
+        dispatcher.utter_message(text="Dạ, hai tuần tới Công an xã đã kín lịch. Anh/chị liên "
+                                      "hệ trực tiếp Công an xã hoặc nhắn \"hủy\" để dừng.")
         return [SlotSet(OFFERED, [])]
     offered = [{"date": s.date.isoformat(), "period": s.period, "label": s.label} for s in slots]
     buttons = [{"title": f"{s.label} (còn {s.available} chỗ)",
-                "payload": f"{s.date:%d/%m/%Y} {'sáng' if s.period == 'morning' else 'chiều'}"} for s in slots]
+                "payload": f"{s.date:%d/%m/%Y} {'sáng' if s.period == 'morning' else 'chiều'}"}
+               for s in slots]
     where = (profile.get("permanent") or {}).get("commune") or "Công an xã nơi thường trú"
     dispatcher.utter_message(text=f"{spec.question}\nNơi tiếp nhận: Công an {where}.", buttons=buttons)
     return [SlotSet(OFFERED, offered)]
@@ -392,7 +398,8 @@ def summary_text(chosen: Journey, tracker: Tracker) -> str:
     service = knowledge_service()
     born = datetime.fromisoformat(profile["date_of_birth"]).date() if profile.get("date_of_birth") else None
     lines = [f"Dạ, anh/chị kiểm tra lại hồ sơ {chosen.title} (tờ khai {chosen.form}):",
-             f"• Người đề nghị: {profile.get('full_name', '')}" + (f", sinh {format_date(born)}" if born else "")
+             f"• Người đề nghị: {profile.get('full_name', '')}"
+             + (f", sinh {format_date(born)}" if born else "")
              + f", số định danh {profile.get('id_masked', '')}"]
     if profile.get("permanent"):
         lines.append(f"• Nơi thường trú: {profile['permanent']['text']}")
@@ -430,8 +437,8 @@ class ActionFinishJourney(Action):
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         procedure = tracker.get_slot(JOURNEY)
         if procedure == LOGIN_ONLY:
-            dispatcher.utter_message(text="Anh/chị có thể hỏi \"hồ sơ của tôi\" để xem các hồ sơ đã nộp, hoặc chọn "
-                                          "thủ tục muốn nộp:", buttons=_journey_buttons())
+            dispatcher.utter_message(text="Anh/chị có thể hỏi \"hồ sơ của tôi\" để xem các hồ sơ đã "
+                                          "nộp, hoặc chọn thủ tục muốn nộp:", buttons=_journey_buttons())
             return [SlotSet(JOURNEY, None)]
         chosen = journey(procedure)
         if chosen is None or tracker.get_slot(CONFIRM_SLOT) is not True:

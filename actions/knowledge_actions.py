@@ -14,6 +14,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from assistant.clients import knowledge_api
+from assistant.clients.knowledge_api import KnowledgeApiError
+from assistant.dossiers.journeys import JOURNEYS
 from assistant.knowledge.answers import (
     INTENT_ASPECTS,
     Answer,
@@ -22,12 +25,10 @@ from assistant.knowledge.answers import (
     answer_overview,
     question_payload,
 )
-from assistant.clients import knowledge_api
-from assistant.clients.knowledge_api import KnowledgeApiError
 from assistant.knowledge.lexical import LexicalIndex
-from assistant.knowledge.passages import build_passages
 from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.model import KnowledgeBase
+from assistant.knowledge.passages import build_passages
 from assistant.settings import Settings, load_settings
 from assistant.unanswered import UnansweredLog
 
@@ -169,6 +170,11 @@ class ActionAnswerQuestion(Action):
         answer = (answer_aspect(service.kb, procedure_id, aspect, today, _document_case(tracker))
                   if aspect else answer_overview(service.kb, procedure_id, today))
         send(dispatcher, answer)
+        if intent in ("ask_online", "ask_overview") and procedure_id in JOURNEYS \
+                and tracker.active_loop.get("name") is None:
+            start = f'/start_procedure{{"procedure": "{procedure_id}"}}'
+            dispatcher.utter_message(text="Anh/chị có thể khai và nộp hồ sơ này trực tuyến ngay tại đây.",
+                                     buttons=[{"title": "Khai hồ sơ ngay", "payload": start}])
         return [SlotSet("procedure", procedure_id)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 # channels that show a printable receipt (the kiosk's web chat and the REST API)
 PRINTING_CHANNELS = {"rest", "kiosk", "socketio"}
+VIETNAM = timezone(timedelta(hours=7))
 
 
 def dossier_payload(chosen: Journey, tracker: Tracker, profile: dict[str, Any]) -> dict[str, Any]:
@@ -61,8 +62,8 @@ async def submit_and_report(chosen: Journey, tracker: Tracker, session: CitizenS
     key = tracker.get_slot("dossier_key")
     payload = dossier_payload(chosen, tracker, session.profile)
     if not session.logged_in(now):
-        dispatcher.utter_message(text="Dạ, phiên đăng nhập đã hết hạn trước khi nộp. Anh/chị đăng nhập lại; thông "
-                                      "tin đã khai vẫn được giữ và hồ sơ chỉ được nộp một lần.")
+        dispatcher.utter_message(text="Dạ, phiên đăng nhập đã hết hạn trước khi nộp. Anh/chị đăng nhập "
+                                      "lại; thông tin đã khai vẫn được giữ và hồ sơ chỉ được nộp một lần.")
         return "login_again"
     try:
         dossier = await client.submit_dossier(session.token, chosen.procedure_id, payload["fields"], key,
@@ -73,15 +74,17 @@ async def submit_and_report(chosen: Journey, tracker: Tracker, session: CitizenS
         logger.warning("portal unavailable; dossier kept as %s (%s)", entry.draft_reference, error)
         dispatcher.utter_message(text=(
             f"Dạ, Cổng dịch vụ công đang gián đoạn nên hồ sơ chưa gửi được. Em đã lưu hồ sơ với mã tạm "
-            f"{entry.draft_reference} và sẽ tự gửi ngay khi cổng hoạt động lại; hồ sơ không bị mất và không bị "
-            f"nộp trùng. Anh/chị nhắn \"tra cứu {entry.draft_reference}\" để xem hồ sơ đã được tiếp nhận chưa."))
+            f"{entry.draft_reference} và sẽ tự gửi ngay khi cổng hoạt động lại; hồ sơ không bị mất "
+            f"và không bị nộp trùng. Anh/chị nhắn \"tra cứu {entry.draft_reference}\" để xem hồ sơ "
+            "đã được tiếp nhận chưa."))
         return f"queued:{entry.draft_reference}"
     except PortalAuthError:
-        dispatcher.utter_message(text="Dạ, phiên đăng nhập đã hết hạn. Anh/chị đăng nhập lại; thông tin đã khai "
-                                      "vẫn được giữ và hồ sơ chỉ được nộp một lần.")
+        dispatcher.utter_message(text="Dạ, phiên đăng nhập đã hết hạn. Anh/chị đăng nhập lại; thông "
+                                      "tin đã khai vẫn được giữ và hồ sơ chỉ được nộp một lần.")
         return "login_again"
     except PortalRejected as error:
-        dispatcher.utter_message(text=f"Dạ, Cổng dịch vụ công chưa nhận hồ sơ: {error} Anh/chị sửa lại giúp em.")
+        dispatcher.utter_message(text=f"Dạ, Cổng dịch vụ công chưa nhận hồ sơ: {error} "
+                                      "Anh/chị sửa lại giúp em.")
         return "fix"
     logger.info("dossier %s submitted (%s) for %s", dossier.code, chosen.procedure_id,
                 mask_id_number(session.profile.get("id_number", "")))
@@ -103,8 +106,8 @@ async def _book(chosen: Journey, tracker: Tracker, session: CitizenSession, clie
                                                dossier.code)
     except PortalError as error:
         logger.warning("appointment for %s not booked: %s", dossier.code, error)
-        dispatcher.utter_message(text=f"Dạ, hồ sơ đã nộp nhưng em chưa đặt được lịch hẹn ({error}). Anh/chị liên "
-                                      "hệ Công an xã để hẹn ngày đến chụp ảnh, lấy vân tay.")
+        dispatcher.utter_message(text=f"Dạ, hồ sơ đã nộp nhưng em chưa đặt được lịch hẹn ({error}). "
+                                      "Anh/chị liên hệ Công an xã để hẹn ngày đến chụp ảnh, lấy vân tay.")
         return None
     return f"{booked.label}, Công an {booked.commune}"
 
@@ -118,21 +121,29 @@ def receipt_data(chosen: Journey, tracker: Tracker, profile: dict[str, Any], dos
                    for spec in fields_to_ask(chosen, profile) if spec.kind is not Kind.APPOINTMENT)
     fees = fee_lines(service.kb, chosen.procedure_id, today)
     pay = ("nộp khi đến Công an xã theo lịch hẹn" if chosen.in_person
-           else "thanh toán trực tuyến trên Cổng Dịch vụ công khi có thông báo, hoặc nộp tại Công an xã khi nhận "
-                "kết quả")
+           else "thanh toán trực tuyến trên Cổng Dịch vụ công khi có "
+                "thông báo, hoặc nộp tại Công an xã khi nhận kết quả")
     receiving = _receiving_office(tracker, profile, chosen)
-    next_steps = ("Đến Công an xã đúng lịch hẹn, mang theo thẻ căn cước/CCCD cũ (nếu còn) để chụp ảnh, lấy vân tay."
+    next_steps = ("Đến Công an xã đúng lịch hẹn, mang theo thẻ căn "
+                  "cước/CCCD cũ (nếu còn) để chụp ảnh, lấy vân tay."
                   if chosen.in_person else
                   "Giữ điện thoại để cán bộ liên hệ khi cần xác minh. Nhắn \"tra cứu hồ sơ "
                   f"{dossier.code}\" để xem tiến độ.")
     return ReceiptData(
         dossier_code=dossier.code, procedure_id=chosen.procedure_id, procedure_name=procedure.name,
-        submitted_at=dossier.created_at, expected_result=add_working_days(today, working_days(service.kb,
-                                                                                               chosen.procedure_id)),
+        submitted_at=dossier.created_at,
+        expected_result=add_working_days(_received_on(dossier),
+                                         working_days(service.kb, chosen.procedure_id)),
         fee_text=("; ".join(fees) + f". Cách nộp: {pay}.") if fees else "Không thu lệ phí.",
         receiving_office=receiving, applicant_name=profile.get("full_name", ""),
         applicant_id_masked=profile.get("id_masked", ""), fields=fields, appointment=appointment,
         next_steps=next_steps)
+
+
+def _received_on(dossier: Dossier) -> date:
+    """The day the portal received the dossier, in Vietnam: the count of working days starts after it."""
+    created = dossier.created_at
+    return (created.astimezone(VIETNAM) if created.tzinfo else created).date()
 
 
 def _receiving_office(tracker: Tracker, profile: dict[str, Any], chosen: Journey) -> str:

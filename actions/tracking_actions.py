@@ -16,7 +16,8 @@ from assistant.dossiers.status import describe, find_dossier_code, find_draft_re
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE = ("Dạ, Cổng dịch vụ công đang gián đoạn nên em chưa tra cứu được. Anh/chị thử lại sau ít phút ạ.")
+UNAVAILABLE = ("Dạ, Cổng dịch vụ công đang gián đoạn nên em chưa "
+               "tra cứu được. Anh/chị thử lại sau ít phút ạ.")
 
 
 def _procedure_name(procedure_id: str) -> str | None:
@@ -59,8 +60,8 @@ class ActionCheckStatus(Action):
         try:
             dossier = await client.get_dossier(code, token)
         except NotFound:
-            dispatcher.utter_message(text=f"Dạ, em không tìm thấy hồ sơ mã {code}. Anh/chị kiểm tra lại mã trên "
-                                          "phiếu tiếp nhận giúp em.")
+            dispatcher.utter_message(text=f"Dạ, em không tìm thấy hồ sơ mã {code}. Anh/chị "
+                                          "kiểm tra lại mã trên phiếu tiếp nhận giúp em.")
             return
         except PortalUnavailable:
             dispatcher.utter_message(text=UNAVAILABLE)
@@ -68,7 +69,8 @@ class ActionCheckStatus(Action):
         except PortalError as error:
             dispatcher.utter_message(text=f"Dạ, em chưa tra cứu được hồ sơ {code}: {error}")
             return
-        dispatcher.utter_message(text="Dạ, " + _lower_first(describe(dossier, _procedure_name(dossier.procedure_id))))
+        dispatcher.utter_message(text="Dạ, " + _lower_first(describe(dossier,
+                                                                     _procedure_name(dossier.procedure_id))))
 
     async def _mine(self, client: PortalClient, token: str, dispatcher: CollectingDispatcher) -> None:
         try:
@@ -83,8 +85,8 @@ class ActionCheckStatus(Action):
             dispatcher.utter_message(text="Dạ, anh/chị chưa có hồ sơ nào nộp trực tuyến.")
             return
         newest = sorted(dossiers, key=lambda d: d.created_at, reverse=True)[:5]
-        lines = [f"• {d.code} ({_procedure_name(d.procedure_id) or d.procedure_id}): {d.status_label}, cập nhật "
-                 f"{d.updated_at:%d/%m/%Y}" for d in newest]
+        lines = [f"• {d.code} ({_procedure_name(d.procedure_id) or d.procedure_id}): "
+                 f"{d.status_label}, cập nhật {d.updated_at:%d/%m/%Y}" for d in newest]
         dispatcher.utter_message(text="Dạ, các hồ sơ gần đây của anh/chị:\n" + "\n".join(lines) +
                                       "\nNhắn \"tra cứu hồ sơ <mã>\" để xem chi tiết và việc cần làm tiếp.")
 
@@ -99,16 +101,17 @@ class ActionCheckStatus(Action):
             await ob.send_entry(outbox, entry, client)
             entry = outbox.get(reference) or entry
         if entry.status == ob.SUBMITTED and entry.dossier_code:
-            dispatcher.utter_message(text=f"Dạ, hồ sơ tạm {reference} đã được gửi lên Cổng dịch vụ công với mã "
-                                          f"{entry.dossier_code}.")
+            dispatcher.utter_message(text=f"Dạ, hồ sơ tạm {reference} đã được gửi lên "
+                                          f"Cổng dịch vụ công với mã {entry.dossier_code}.")
             await self._dossier(entry.dossier_code, client, token, dispatcher)
         elif entry.status == ob.PENDING:
-            dispatcher.utter_message(text=f"Dạ, hồ sơ tạm {reference} vẫn đang chờ Cổng dịch vụ công hoạt động lại "
-                                          f"(đã thử {entry.attempts} lần). Hồ sơ được giữ an toàn và sẽ tự gửi.")
+            dispatcher.utter_message(text=f"Dạ, hồ sơ tạm {reference} vẫn đang chờ Cổng dịch vụ công "
+                                          f"hoạt động lại (đã thử {entry.attempts} lần). "
+                                          "Hồ sơ được giữ an toàn và sẽ tự gửi.")
         elif entry.status == ob.NEEDS_LOGIN:
-            dispatcher.utter_message(text=f"Dạ, hồ sơ tạm {reference} chưa gửi được vì phiên đăng nhập đã hết hạn "
-                                          "khi cổng gián đoạn. Anh/chị đăng nhập và khai lại giúp em (thông tin "
-                                          "trong cơ sở dữ liệu được điền sẵn).")
+            dispatcher.utter_message(text=f"Dạ, hồ sơ tạm {reference} chưa gửi được vì phiên đăng nhập "
+                                          "đã hết hạn khi cổng gián đoạn. Anh/chị đăng nhập và khai "
+                                          "lại giúp em (thông tin trong cơ sở dữ liệu được điền sẵn).")
         else:
             dispatcher.utter_message(text=f"Dạ, Cổng dịch vụ công không nhận hồ sơ tạm {reference}: "
                                           f"{entry.last_error}")

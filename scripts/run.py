@@ -105,7 +105,8 @@ def main() -> int:
     busy = [p for p in pieces(model, external_portal) if p.port is not None and port_in_use(p.port)]
     if busy:
         for piece in busy:
-            print(f"LỖI: cổng {piece.port} ({piece.name}) đang được dùng bởi chương trình khác.", file=sys.stderr)
+            print(f"LỖI: cổng {piece.port} ({piece.name}) đang được dùng bởi chương trình khác.",
+                  file=sys.stderr)
         return 1
     LOGS.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT), ACTION_SERVER_URL=os.environ.get(

@@ -47,7 +47,8 @@ def read_field(spec: FieldSpec, text: str, ctx: FieldContext) -> Any:
     if kind is Kind.ID_NUMBERS:
         numbers = v.parse_id_numbers(text)
         if ctx.profile.get("id_number") in numbers:
-            raise FieldError("Không cần ghi số của chính anh/chị; chỉ ghi những người cùng chuyển sang hộ mới.")
+            raise FieldError("Không cần ghi số của chính anh/chị; "
+                             "chỉ ghi những người cùng chuyển sang hộ mới.")
         return numbers
     if kind is Kind.DATE:
         return _date_field(spec, text, ctx).isoformat()

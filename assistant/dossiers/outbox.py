@@ -86,7 +86,8 @@ class Outbox:
             db.execute("INSERT OR IGNORE INTO outbox (draft_reference, idempotency_key, procedure_id, token, "
                        "payload, status, attempts, last_error, created_at, updated_at) "
                        "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                       (reference, idempotency_key, procedure_id, token, json.dumps(payload, ensure_ascii=False),
+                       (reference, idempotency_key, procedure_id, token,
+                        json.dumps(payload, ensure_ascii=False),
                         PENDING, error, now.isoformat(), now.isoformat()))
         entry = self.get(reference)
         assert entry is not None
@@ -94,12 +95,14 @@ class Outbox:
 
     def get(self, reference: str) -> OutboxEntry | None:
         with self._connect() as db:
-            row = db.execute("SELECT * FROM outbox WHERE draft_reference = ?", (reference.upper(),)).fetchone()
+            row = db.execute("SELECT * FROM outbox WHERE draft_reference = ?",
+                             (reference.upper(),)).fetchone()
         return _entry(row) if row else None
 
     def pending(self) -> list[OutboxEntry]:
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM outbox WHERE status = ? ORDER BY created_at", (PENDING,)).fetchall()
+            rows = db.execute("SELECT * FROM outbox WHERE status = ? ORDER BY created_at",
+                              (PENDING,)).fetchall()
         return [_entry(r) for r in rows]
 
     def mark(self, reference: str, status: str, now: datetime, error: str | None = None,

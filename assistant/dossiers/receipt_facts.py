@@ -32,7 +32,8 @@ def fee_lines(kb: KnowledgeBase, procedure_id: str, day: date, online: bool = Tr
     section = kb.procedures[procedure_id].sections.get("fee")
     if section is None:
         return []
-    fees = [f for f in fees_in_force(section.fees, day) if "danh sách" not in f.label.lower()]  # one applicant
+    fees = [f for f in fees_in_force(section.fees, day)
+            if "danh sách" not in f.label.lower()]  # one applicant
     if online:
         fees = [f for f in fees if "trực tuyến" in f.label.lower()] or \
                [f for f in fees if "trực tiếp" not in f.label.lower() and "bưu chính" not in f.label.lower()]

@@ -1,12 +1,11 @@
 """A dossier's status in plain Vietnamese, with what the citizen does next."""
 from __future__ import annotations
 
-import re
-
 from assistant.clients.portal import Dossier
-from assistant.text.entities import DOSSIER_CODE  # agency code, YYMMDD, sequence
-
-DRAFT_REFERENCE = re.compile(r"\b(NHAP-[0-9A-F]{8})\b", re.IGNORECASE)
+from assistant.text.entities import (  # portal code; outbox draft
+    DOSSIER_CODE,
+    DRAFT_REFERENCE,
+)
 
 _NEXT_STEP: dict[str, str] = {
     "received": "Hồ sơ đang chờ cán bộ kiểm tra. Anh/chị chưa cần làm gì thêm; khi có thay đổi em sẽ báo "
@@ -29,7 +28,7 @@ def find_dossier_code(text: str) -> str | None:
 
 def find_draft_reference(text: str) -> str | None:
     match = DRAFT_REFERENCE.search(text or "")
-    return match.group(1).upper() if match else None
+    return match.group().upper() if match else None
 
 
 def describe(dossier: Dossier, procedure_name: str | None) -> str:
@@ -37,7 +36,8 @@ def describe(dossier: Dossier, procedure_name: str | None) -> str:
     what = f" ({procedure_name})" if procedure_name else ""
     lines = [f"Hồ sơ {dossier.code}{what}: {dossier.status_label} "
              f"(cập nhật {dossier.updated_at:%d/%m/%Y %H:%M})."]
-    reason = next((h.reason for h in reversed(dossier.history) if h.status == dossier.status and h.reason), None)
+    reason = next((h.reason for h in reversed(dossier.history)
+                   if h.status == dossier.status and h.reason), None)
     if reason:
         lines.append(f"Lý do: {reason}")
     lines.append(_NEXT_STEP.get(dossier.status, "Anh/chị liên hệ Công an xã nơi nộp hồ sơ để biết thêm."))

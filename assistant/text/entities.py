@@ -26,6 +26,8 @@ class Entity:
 
 
 DOSSIER_CODE = re.compile(r"(?<![\w.])[A-Za-z]\d{2}(?:\.[A-Za-z0-9]{1,4}){1,3}-\d{6}-\d{4}(?![\w])")
+# the assistant's own draft reference for a dossier waiting in the outbox (assistant/dossiers/outbox.py)
+DRAFT_REFERENCE = re.compile(r"(?<![\w.])NHAP-[0-9A-Fa-f]{8}(?![\w])", re.IGNORECASE)
 NUMERIC_DATE = re.compile(r"(?<![\d/.\-])(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})(?![\d/.\-])")
 WORDED_DATE = re.compile(r"ngay\s+(\d{1,2})\s+thang\s+(\d{1,2})\s+nam\s+(\d{4})")
 PHONE = re.compile(r"(?<![\d+])(?:\+84[\s.]?|0)\d{2,3}(?:[\s.\-]?\d){6,7}(?!\d)")
@@ -87,6 +89,8 @@ class EntityFinder:
             found.append(Entity(entity, value, start, end))
 
         for m in DOSSIER_CODE.finditer(text):
+            add("dossier_code", m.group().upper(), *m.span())
+        for m in DRAFT_REFERENCE.finditer(text):
             add("dossier_code", m.group().upper(), *m.span())
         for m in NUMERIC_DATE.finditer(text):
             iso = _folded_date(int(m.group(1)), int(m.group(3)), int(m.group(4)))

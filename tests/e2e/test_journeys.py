@@ -87,7 +87,8 @@ def test_temporary_residence_from_login_to_status_in_chat(system):
 
     assert officer("POST", f"/api/dossiers/{code}/status", json={"status": "processing"}).status_code == 200
     assert officer("POST", f"/api/dossiers/{code}/status",
-                   json={"status": "needs_supplement", "reason": "Thiếu hợp đồng thuê nhà"}).status_code == 200
+                   json={"status": "needs_supplement",
+                         "reason": "Thiếu hợp đồng thuê nhà"}).status_code == 200
     status = reply_text(ask(sender, f"tra cứu hồ sơ {code}"))
     assert "Cần bổ sung hồ sơ" in status and "Thiếu hợp đồng thuê nhà" in status
 
@@ -104,7 +105,8 @@ def test_cancel_at_any_point_forgets_the_answers(system):
     log_in(sender, citizen, "toi muon dang ky tam tru")
     ask(sender, "so 5 to 2 phuong hong gai quang ninh")
     assert "đã dừng" in reply_text(ask(sender, "hủy"))
-    restarted = reply_text(ask(sender, "tôi muốn đăng ký tạm trú"))  # still logged in: straight to the address
+    # still logged in: straight to the address
+    restarted = reply_text(ask(sender, "tôi muốn đăng ký tạm trú"))
     assert "địa chỉ nào" in restarted and "số định danh" not in restarted
 
 
@@ -135,3 +137,37 @@ def test_portal_down_at_confirmation_gives_exactly_one_dossier_once_back(system,
     mine = requests.get(f"{PORTAL}/api/dossiers", params={"mine": "1"}, timeout=10,
                         headers={"Authorization": f"Bearer {token}"}).json()
     assert len([d for d in mine if d["procedure_id"] == "dang-ky-tam-tru"]) == 1
+
+
+def test_id_card_renewal_books_an_appointment_with_the_dossier(system):
+    sender, citizen = new_sender(), pick_citizen(3)
+    offer = ask(sender, "cấp đổi thẻ căn cước nộp online được không")
+    button = next(b for m in offer for b in m.get("buttons", []) if b["title"] == "Khai hồ sơ ngay")
+    reasons = ask(sender, button["payload"])
+    assert "số định danh" in reply_text(reasons)
+    ask(sender, citizen["id_number"])
+    asked = ask(sender, latest_code(citizen["id_number"]))
+    assert "lý do" in reply_text(asked)
+    offered = ask(sender, "Thẻ bị hỏng")
+    buttons = [b for m in offered for b in m.get("buttons", [])]
+    assert buttons and "chụp ảnh" in reply_text(offered)
+    summary = reply_text(ask(sender, buttons[0]["payload"]))
+    assert "Thẻ bị hỏng" in summary and "DC02" in summary and "⚠" in summary  # unverified fee reduction
+    messages = ask(sender, "xác nhận")
+    receipt = reply_text(messages)
+    code = next(m["custom"]["receipt"]["dossier_code"] for m in messages if m.get("custom"))
+    assert code in receipt and "lịch hẹn" in receipt.lower()
+    held = officer("GET", f"/api/dossiers/{code}").json()
+    assert held["procedure_id"] == "cap-doi-the-can-cuoc" and held["fields"]["reason"] == "Thẻ bị hỏng"
+
+
+def test_absence_declaration_checks_the_dates(system):
+    sender, citizen = new_sender(), pick_citizen(4)
+    log_in(sender, citizen, "tôi muốn khai báo tạm vắng vì đi làm xa")
+    assert "đến ngày nào" in reply_text(ask(sender, "ngay 1 thang 12 nam 2026"))
+    assert "sớm hơn ngày 01/12/2026" in reply_text(ask(sender, "20/11/2026"))
+    assert "đến ở đâu" in reply_text(ask(sender, "1/12/2027"))
+    assert "lý do" in reply_text(ask(sender, "phuong bai chay quang ninh")).lower()
+    summary = reply_text(ask(sender, "đi làm ăn xa"))
+    assert "01/12/2026" in summary and "01/12/2027" in summary and "miễn phí" in summary
+    assert "PHIẾU TIẾP NHẬN" in reply_text(ask(sender, "dong y")).upper()

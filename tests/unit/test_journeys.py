@@ -57,7 +57,8 @@ def test_receipt_fee_is_the_online_rate_for_one_person(kb) -> None:
     assert fee_lines(kb, "dang-ky-tam-tru", date(2026, 11, 22)) == ["Nộp trực tuyến: 7.000 đồng"]
     assert fee_lines(kb, "khai-bao-tam-vang", date(2026, 11, 22)) == ["Lệ phí: miễn phí"]
     # the 50% reduction is unverified in the fact sheet: marked, and gone after it ends
-    assert fee_lines(kb, "cap-lai-the-can-cuoc", date(2026, 11, 22))[0] == "Cấp lại thẻ căn cước: 35.000 đồng ⚠"
+    assert fee_lines(kb, "cap-lai-the-can-cuoc",
+                     date(2026, 11, 22))[0] == "Cấp lại thẻ căn cước: 35.000 đồng ⚠"
     assert fee_lines(kb, "cap-lai-the-can-cuoc", date(2027, 1, 5))[0] == "Cấp lại thẻ căn cước: 70.000 đồng"
 
 
@@ -80,7 +81,8 @@ def test_registry_fields_are_recognised_but_not_editable() -> None:
     assert correction is not None and correction.slot is None and correction.registry_field == "ngay sinh"
 
 
-@pytest.mark.parametrize("text", ["đăng ký tạm trú cần giấy tờ gì", "Số 12, tổ 3, phường Hồng Gai, Quảng Ninh",
+@pytest.mark.parametrize("text", ["đăng ký tạm trú cần giấy tờ gì",
+                                  "Số 12, tổ 3, phường Hồng Gai, Quảng Ninh",
                                   "1 năm", "", "sửa", "sửa địa chỉ thành"])
 def test_other_messages_are_not_corrections(text: str) -> None:
     assert parse_correction(text, JOURNEYS["dang-ky-tam-tru"]) is None
@@ -88,7 +90,8 @@ def test_other_messages_are_not_corrections(text: str) -> None:
 
 def test_a_field_the_journey_does_not_have_is_not_a_correction() -> None:
     # extending a stay asks no address: "sửa địa chỉ…" is then not one of its fields
-    assert parse_correction("sửa địa chỉ thành phường Bãi Cháy, Quảng Ninh", JOURNEYS["gia-han-tam-tru"]) is None
+    assert parse_correction("sửa địa chỉ thành phường Bãi Cháy, Quảng Ninh",
+                            JOURNEYS["gia-han-tam-tru"]) is None
 
 
 def test_codes_and_draft_references_are_found_in_messages() -> None:
@@ -101,12 +104,15 @@ def _dossier(status: str, label: str, reason: str | None, full: bool = True) -> 
     at = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
     return Dossier(code="H22.06.685-261122-0001", procedure_id="dang-ky-tam-tru", status=status,
                    status_label=label, created_at=at, updated_at=at, full=full,
-                   history=(StatusChange("received", "Đã tiếp nhận", None, at), StatusChange(status, label, reason, at)))
+                   history=(StatusChange("received", "Đã tiếp nhận", None, at),
+                            StatusChange(status, label, reason, at)))
 
 
 def test_a_supplement_request_shows_its_reason_and_the_next_step() -> None:
-    text = describe(_dossier("needs_supplement", "Cần bổ sung hồ sơ", "Thiếu hợp đồng thuê nhà"), "Đăng ký tạm trú")
-    assert "Cần bổ sung hồ sơ" in text and "Lý do: Thiếu hợp đồng thuê nhà" in text and "bổ sung giấy tờ" in text
+    text = describe(_dossier("needs_supplement", "Cần bổ sung hồ sơ", "Thiếu hợp đồng thuê nhà"),
+                    "Đăng ký tạm trú")
+    assert ("Cần bổ sung hồ sơ" in text and "Lý do: Thiếu hợp đồng thuê nhà" in text
+            and "bổ sung giấy tờ" in text)
 
 
 def test_the_public_view_invites_to_log_in() -> None:

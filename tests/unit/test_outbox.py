@@ -60,6 +60,7 @@ def test_an_expired_login_or_a_refusal_stops_the_retries(tmp_path) -> None:
 
 
 def test_the_outbox_survives_a_restart(tmp_path) -> None:
-    ob.Outbox(tmp_path / "outbox.sqlite3").put("survives-1234", "dang-ky-tam-tru", "tok", PAYLOAD, "down", NOW)
+    ob.Outbox(tmp_path / "outbox.sqlite3").put("survives-1234", "dang-ky-tam-tru", "tok", PAYLOAD,
+                                               "down", NOW)
     reopened = ob.Outbox(tmp_path / "outbox.sqlite3")
     assert [e.idempotency_key for e in reopened.pending()] == ["survives-1234"]
