@@ -22,7 +22,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.citizen_session import CitizenSession, login_events, logout_events
 from actions.knowledge_actions import ActionAnswerGeneral, ActionAnswerQuestion, knowledge_service
 from actions.submission import submit_and_report
-from assistant.clients.portal import NotFound, PortalAuthError, PortalClient, PortalError, PortalUnavailable
+from assistant.clients.portal import (
+    NotFound,
+    PortalAuthError,
+    PortalClient,
+    PortalError,
+    PortalUnavailable,
+    new_idempotency_key,
+)
 from assistant.dossiers.corrections import parse_correction
 from assistant.dossiers.fields import FieldContext, FieldError, read_field, show_value
 from assistant.dossiers.journeys import (
@@ -196,7 +203,7 @@ class ValidateJourneyForm(FormValidationAction):
         except FieldError as error:
             if await _digression(dispatcher, tracker, domain):
                 return {requested: None}
-            dispatcher.utter_message(text=f"Dạ, {_lower_first(str(error))}")
+            dispatcher.utter_message(text=f"Dạ, {lower_first(str(error))}")
             return {requested: None}
 
     async def _login_step(self, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -208,7 +215,7 @@ class ValidateJourneyForm(FormValidationAction):
                 id_number = parse_id_number_field(text)
             except FieldError as error:
                 if not await _digression(dispatcher, tracker, domain):
-                    dispatcher.utter_message(text=f"Dạ, {_lower_first(str(error))}")
+                    dispatcher.utter_message(text=f"Dạ, {lower_first(str(error))}")
                 return {requested: None}
             return {requested: await _send_code(client, id_number, dispatcher)}
         id_number = tracker.get_slot("login_id_number")
@@ -256,7 +263,7 @@ class ValidateJourneyForm(FormValidationAction):
             value = read_field(spec, correction.value_text, context)
         except FieldError as error:
             dispatcher.utter_message(text=f"Dạ, em chưa sửa được {spec.label.lower()}: "
-                                          f"{_lower_first(str(error))}")
+                                          f"{lower_first(str(error))}")
             return {requested: None}
         dispatcher.utter_message(text=f"Dạ, em đã sửa {spec.label.lower()} thành: {show_value(spec, value)}.")
         updates = {requested: None, correction.slot: value}
@@ -269,7 +276,7 @@ class ValidateJourneyForm(FormValidationAction):
     async def _confirm(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
                        intent: str | None, folded: str) -> dict[str, Any]:
         if intent == "affirm" or folded in AFFIRM_WORDS:
-            key = tracker.get_slot(KEY) or _new_key()
+            key = tracker.get_slot(KEY) or new_idempotency_key()
             return {CONFIRM_SLOT: True, KEY: key}
         if intent == "deny" or folded in {"khong", "sai", "chua dung", "sai roi", "sua"}:
             dispatcher.utter_message(text="Dạ, anh/chị muốn sửa mục nào ạ? Nhắn ví dụ "
@@ -320,13 +327,8 @@ def _as_dict(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def _lower_first(text: str) -> str:
+def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
-
-
-def _new_key() -> str:
-    from assistant.clients.portal import new_idempotency_key
-    return new_idempotency_key()
 
 
 class AskField(Action, ABC):

@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.citizen_session import CitizenSession
+from actions.journey_actions import lower_first
 from actions.knowledge_actions import knowledge_service
 from assistant.clients.portal import NotFound, PortalClient, PortalError, PortalUnavailable
 from assistant.dossiers import outbox as ob
@@ -69,7 +70,7 @@ class ActionCheckStatus(Action):
         except PortalError as error:
             dispatcher.utter_message(text=f"Dạ, em chưa tra cứu được hồ sơ {code}: {error}")
             return
-        dispatcher.utter_message(text="Dạ, " + _lower_first(describe(dossier,
+        dispatcher.utter_message(text="Dạ, " + lower_first(describe(dossier,
                                                                      _procedure_name(dossier.procedure_id))))
 
     async def _mine(self, client: PortalClient, token: str, dispatcher: CollectingDispatcher) -> None:
@@ -115,7 +116,3 @@ class ActionCheckStatus(Action):
         else:
             dispatcher.utter_message(text=f"Dạ, Cổng dịch vụ công không nhận hồ sơ tạm {reference}: "
                                           f"{entry.last_error}")
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text else text
