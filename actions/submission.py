@@ -44,14 +44,19 @@ def dossier_payload(chosen: Journey, tracker: Tracker, profile: dict[str, Any]) 
         if value is None and spec.only_if_missing:
             value = profile.get(spec.only_if_missing)
         fields[spec.slot.removeprefix("field_")] = value
+    place = receiving_place(chosen, tracker, profile)
+    return {"fields": fields, "commune_code": place.get("commune_code")}
+
+
+def receiving_place(chosen: Journey, tracker: Tracker, profile: dict[str, Any]) -> dict[str, Any]:
+    """The address whose commune police receives the dossier: the new place asked in the
+    form, else the stay being extended, else the permanent residence ({} if none)."""
     address = tracker.get_slot("field_address")
-    if address:  # a new place: the commune police there receives it
-        commune = address["commune_code"]
-    elif chosen.needs_temporary_address and profile.get("temporary"):
-        commune = profile["temporary"]["commune_code"]
-    else:
-        commune = (profile.get("permanent") or {}).get("commune_code")
-    return {"fields": fields, "commune_code": commune}
+    if address:
+        return address
+    if chosen.needs_temporary_address and profile.get("temporary"):
+        return profile["temporary"]
+    return profile.get("permanent") or {}
 
 
 async def submit_and_report(chosen: Journey, tracker: Tracker, session: CitizenSession, client: PortalClient,
@@ -147,10 +152,7 @@ def _received_on(dossier: Dossier) -> date:
 
 
 def _receiving_office(tracker: Tracker, profile: dict[str, Any], chosen: Journey) -> str:
-    address = tracker.get_slot("field_address")
-    if address:
-        return f"Công an {address['commune']}, {address['province']}"
-    place = profile.get("temporary") if chosen.needs_temporary_address else profile.get("permanent")
+    place = receiving_place(chosen, tracker, profile)
     return f"Công an {place['commune']}, {place['province']}" if place else "Công an xã nơi cư trú"
 
 
