@@ -31,7 +31,7 @@ from assistant.clients.portal import (
     new_idempotency_key,
 )
 from assistant.dossiers.corrections import parse_correction
-from assistant.dossiers.fields import FieldContext, FieldError, read_field, show_value
+from assistant.dossiers.fields import FieldContext, FieldError, check_head_id_number, read_field, show_value
 from assistant.dossiers.journeys import (
     CONFIRM_SLOT,
     FIELD_SLOTS,
@@ -271,6 +271,12 @@ class ValidateJourneyForm(FormValidationAction):
             updates[requested] = value
         if correction.slot == "field_start_date" and context.values.get("field_end_date"):
             updates["field_end_date"] = None  # checked against the new start when asked again
+        head = context.values.get("field_head_id_number")
+        if correction.slot == "field_head_relation" and head:
+            try:
+                check_head_id_number(head, value, context.profile.get("id_number"))
+            except FieldError:
+                updates["field_head_id_number"] = None  # no longer fits the relation: asked again
         return updates
 
     async def _confirm(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],

@@ -15,7 +15,7 @@ from assistant.dossiers.journeys import FieldSpec, Kind
 from assistant.dossiers.validators import FieldError
 from assistant.text.normalize import fold
 
-__all__ = ["FieldContext", "FieldError", "read_field", "show_value"]
+__all__ = ["FieldContext", "FieldError", "check_head_id_number", "read_field", "show_value"]
 
 _SELF_WORDS = {"toi", "chinh toi", "la toi", "toi la chu ho", "minh", "em", "chu ho"}
 
@@ -79,11 +79,29 @@ def show_value(spec: FieldSpec, value: Any) -> str:
 
 
 def _head_id_number(text: str, ctx: FieldContext) -> str:
+    own = ctx.profile.get("id_number")
     if fold(text).strip(" .!") in _SELF_WORDS:
-        if not ctx.profile.get("id_number"):
+        if not own:
             raise FieldError("Em chưa có số định danh của anh/chị; anh/chị nhắn đủ 12 chữ số giúp em.")
-        return ctx.profile["id_number"]
-    return v.parse_id_number_field(text)
+        number = own
+    else:
+        number = v.parse_id_number_field(text)
+    check_head_id_number(number, ctx.values.get("field_head_relation"), own)
+    return number
+
+
+def check_head_id_number(number: str, relation: str | None, own: str | None) -> None:
+    """The household head's number agrees with the relation given: it is the applicant's own
+    number exactly when they said they are the head (FieldError otherwise)."""
+    if not relation or not own:
+        return
+    if relation == "chủ hộ" and number != own:
+        raise FieldError("Anh/chị đã khai mình là chủ hộ nên số định danh của chủ hộ là số của anh/chị; "
+                         "anh/chị nhắn \"tôi\", hoặc sửa quan hệ, ví dụ \"sửa quan hệ thành con\".")
+    if relation != "chủ hộ" and number == own:
+        raise FieldError(f"Anh/chị đã khai mình là {relation} của chủ hộ nên em cần số định danh của chủ hộ, "
+                         "không phải số của anh/chị. Nếu chính anh/chị là chủ hộ, nhắn \"sửa quan hệ "
+                         "thành chủ hộ\".")
 
 
 def _date_field(spec: FieldSpec, text: str, ctx: FieldContext) -> date:

@@ -283,7 +283,8 @@ _AFTER_TEN = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "lam": 5, "nham": 
               "tam": 8, "chin": 9}
 _STAY_FILLERS = frozenset(
     "khoang tam chung du kien dang ky dk o tru trong vong thoi han gian la a nhe nha em anh chi toi minh "
-    "muon xin can thue tai nha tro den het se co the thi duoc lan nay thoi luc chi ah vay".split())
+    "muon xin can thue tai nha tro den het se co the thi duoc lan nay thoi luc chi ah vay "
+    "gia them nua".split())  # an extension: "gia hạn thêm 1 năm nữa"
 _OTHER_UNITS = frozenset({"ngay", "tuan", "gio", "phut"})
 
 

@@ -171,6 +171,9 @@ def test_landlines_and_wrong_numbers_are_refused(text, words):
     ("1 năm rưỡi", 18), ("1 nam ruoi", 18), ("18 tháng", 18), ("mười tám tháng", 18), ("nửa năm", 6),
     ("nua nam", 6), ("1 năm 6 tháng", 18), ("1,5 năm", 18), ("hai mươi bốn tháng", 24), ("năm tháng", 5),
     ("tạm trú 6 tháng", 6), ("khoảng 3 tháng ạ", 3), ("24", 24), ("1", 1),
+    # extending a stay
+    ("gia hạn thêm 1 năm rưỡi nữa", 18), ("them 1 nam ruoi nua", 18), ("thêm 6 tháng", 6),
+    ("gia han them nua nam", 6), ("thêm nửa năm nữa", 6),
 ])
 def test_stay_durations(text, months):
     assert parse_stay_months(text) == months
@@ -185,6 +188,8 @@ def test_stay_durations(text, months):
     ("đến 5/3/2027", "không phải một ngày"),
     ("lâu dài", "Em chưa hiểu thời hạn"),
     ("tạm trú", "Em chưa thấy thời hạn"),
+    ("gia hạn thêm", "Em chưa thấy thời hạn"),
+    ("gia han them 3 nam", "tối đa 2 năm"),
 ])
 def test_non_durations_are_refused(text, words):
     with pytest.raises(FieldError, match=words):

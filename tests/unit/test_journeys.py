@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rasa_sdk.executor import CollectingDispatcher
 
+from actions.journey_actions import ValidateJourneyForm
 from assistant.clients.portal import Dossier, StatusChange
-from assistant.dossiers.corrections import parse_correction
+from assistant.dossiers.corrections import Correction, parse_correction
+from assistant.dossiers.fields import FieldContext, FieldError, read_field
 from assistant.dossiers.journeys import CONFIRM_SLOT, FIELD_SLOTS, JOURNEYS, LOGIN_SLOTS, fields_to_ask
 from assistant.dossiers.receipt_facts import fee_lines, working_days
 from assistant.dossiers.status import describe, find_dossier_code, find_draft_reference
@@ -118,3 +121,41 @@ def test_a_supplement_request_shows_its_reason_and_the_next_step() -> None:
 def test_the_public_view_invites_to_log_in() -> None:
     text = describe(_dossier("approved", "Đã có kết quả", None, full=False), None)
     assert "nhận kết quả" in text and "Đăng nhập" in text
+
+
+APPLICANT, HEAD = "022083394692", "022153735858"  # a son, and the head of the household he moves into
+
+
+def _head_number(text: str, relation: str) -> str:
+    context = FieldContext(date(2026, 11, 22), {"id_number": APPLICANT}, {"field_head_relation": relation})
+    return read_field(JOURNEYS["dang-ky-thuong-tru"].field("field_head_id_number"), text, context)
+
+
+@pytest.mark.parametrize("text, relation, number", [
+    (HEAD, "cháu", HEAD), (f"số của ông là {HEAD}", "người thuê nhà", HEAD),
+    ("tôi", "chủ hộ", APPLICANT), (APPLICANT, "chủ hộ", APPLICANT),
+])
+def test_the_heads_number_fits_the_relation_given(text: str, relation: str, number: str) -> None:
+    assert _head_number(text, relation) == number
+
+
+@pytest.mark.parametrize("text, relation, words", [
+    (APPLICANT, "cháu", "là cháu của chủ hộ nên em cần số định danh của chủ hộ, không phải số của anh/chị"),
+    ("tôi", "con", "không phải số của anh/chị"),
+    (HEAD, "chủ hộ", "là chủ hộ nên số định danh của chủ hộ là số của anh/chị"),
+])
+def test_a_heads_number_contradicting_the_relation_is_refused(text: str, relation: str, words: str) -> None:
+    with pytest.raises(FieldError, match=words):
+        _head_number(text, relation)
+
+
+def test_correcting_the_relation_asks_again_for_a_heads_number_it_contradicts() -> None:
+    context = FieldContext(date(2026, 11, 22), {"id_number": APPLICANT},
+                           {"field_head_relation": "con", "field_head_id_number": HEAD})
+    form, journey = ValidateJourneyForm(), JOURNEYS["dang-ky-thuong-tru"]
+    updates = form._correct(Correction("field_head_relation", "chủ hộ"), CONFIRM_SLOT, journey, context,
+                            CollectingDispatcher())
+    assert updates == {CONFIRM_SLOT: None, "field_head_relation": "chủ hộ", "field_head_id_number": None}
+    updates = form._correct(Correction("field_head_relation", "cháu"), CONFIRM_SLOT, journey, context,
+                            CollectingDispatcher())
+    assert updates == {CONFIRM_SLOT: None, "field_head_relation": "cháu"}  # the head's number still fits
