@@ -4,13 +4,22 @@ out) is written here before the citizen is told, and sent again until the portal
 Each entry carries the idempotency key chosen when the citizen confirmed, so sending it
 again, from the action server or from the worker (`python -m assistant.dossiers.outbox`),
 can never create a second dossier. SQLite in WAL mode: several processes may use it.
+
+Each entry also records its owner: an HMAC-SHA256 of the citizen's ID number under a random
+key kept in the `meta` table of the same file (a plain hash of a 12-digit number is
+brute-forced in seconds), never the number itself. Only the owner, logged in again, can give
+an entry that waits for a login (`needs_login`) a new token and send it (`resend_as_owner`).
+Entries written before owners were recorded have none and can never be sent again.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,8 +46,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT,
     dossier_code TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    owner TEXT
 )"""
+_META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_OWNER_KEY = "owner_hmac_key"
 
 
 def draft_reference(idempotency_key: str) -> str:
@@ -58,6 +70,7 @@ class OutboxEntry:
     last_error: str | None
     dossier_code: str | None
     created_at: datetime
+    owner: str | None = None  # HMAC of the owner's ID number; None for entries older than owners
 
 
 class Outbox:
@@ -67,6 +80,9 @@ class Outbox:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
+            db.execute(_META)
+            _add_owner_column(db)
+            self._key = _owner_key(db)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -78,17 +94,30 @@ class Outbox:
         finally:
             db.close()
 
+    def owner_hash(self, id_number: str) -> str | None:
+        """What is stored of an owner: the keyed hash of the ID number (None for no number)."""
+        number = (id_number or "").strip()
+        if not number:
+            return None
+        return hmac.new(self._key, number.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def owned_by(self, entry: OutboxEntry, id_number: str | None) -> bool:
+        """Is `id_number` the citizen who confirmed this entry? Never for an entry without owner."""
+        claimed = self.owner_hash(id_number or "")
+        return bool(entry.owner and claimed and hmac.compare_digest(entry.owner, claimed))
+
     def put(self, idempotency_key: str, procedure_id: str, token: str, payload: dict[str, Any],
-            error: str, now: datetime) -> OutboxEntry:
-        """Keep a dossier to send later (the same key again keeps the first entry)."""
+            error: str, now: datetime, *, owner: str | None = None) -> OutboxEntry:
+        """Keep a dossier to send later (the same key again keeps the first entry); `owner` is
+        the ID number of the citizen who confirmed it, stored only as its keyed hash."""
         reference = draft_reference(idempotency_key)
         with self._connect() as db:
             db.execute("INSERT OR IGNORE INTO outbox (draft_reference, idempotency_key, procedure_id, token, "
-                       "payload, status, attempts, last_error, created_at, updated_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                       "payload, status, attempts, last_error, created_at, updated_at, owner) "
+                       "VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
                        (reference, idempotency_key, procedure_id, token,
                         json.dumps(payload, ensure_ascii=False),
-                        PENDING, error, now.isoformat(), now.isoformat()))
+                        PENDING, error, now.isoformat(), now.isoformat(), self.owner_hash(owner or "")))
         entry = self.get(reference)
         assert entry is not None
         return entry
@@ -105,6 +134,29 @@ class Outbox:
                               (PENDING,)).fetchall()
         return [_entry(r) for r in rows]
 
+    def drafts_of(self, id_number: str) -> list[OutboxEntry]:
+        """The citizen's entries not sent yet: waiting for the portal or for a new login."""
+        owner = self.owner_hash(id_number)
+        if owner is None:
+            return []
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM outbox WHERE owner = ? AND status IN (?, ?) ORDER BY created_at",
+                              (owner, PENDING, NEEDS_LOGIN)).fetchall()
+        return [_entry(r) for r in rows]
+
+    def relogin(self, reference: str, id_number: str, token: str, now: datetime) -> OutboxEntry | None:
+        """Give an entry waiting for a login the owner's new token and make it pending again;
+        None (nothing changed) unless it waits for a login and `id_number` is its owner."""
+        owner = self.owner_hash(id_number)
+        if owner is None or not token:
+            return None
+        with self._connect() as db:
+            changed = db.execute("UPDATE outbox SET token = ?, status = ?, updated_at = ? "
+                                 "WHERE draft_reference = ? AND status = ? AND owner = ?",
+                                 (token, PENDING, now.isoformat(), reference.upper(), NEEDS_LOGIN,
+                                  owner)).rowcount
+        return self.get(reference) if changed else None
+
     def mark(self, reference: str, status: str, now: datetime, error: str | None = None,
              dossier_code: str | None = None) -> None:
         """Record an attempt; the login token is dropped once it is of no more use."""
@@ -116,10 +168,29 @@ class Outbox:
                        (status, error, dossier_code, now.isoformat(), keep_token, reference))
 
 
+def _add_owner_column(db: sqlite3.Connection) -> None:
+    """Outbox files made before owners were recorded get the column; their entries keep none."""
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(outbox)")}
+    if "owner" in columns:
+        return
+    try:
+        db.execute("ALTER TABLE outbox ADD COLUMN owner TEXT")
+    except sqlite3.OperationalError as error:  # another process added it in the meantime
+        if "duplicate column" not in str(error):
+            raise
+
+
+def _owner_key(db: sqlite3.Connection) -> bytes:
+    """The file's HMAC key for owners: made at random the first time, then always the same."""
+    db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)", (_OWNER_KEY, secrets.token_hex(32)))
+    row = db.execute("SELECT value FROM meta WHERE name = ?", (_OWNER_KEY,)).fetchone()
+    return bytes.fromhex(row["value"])
+
+
 def _entry(row: sqlite3.Row) -> OutboxEntry:
     return OutboxEntry(row["draft_reference"], row["idempotency_key"], row["procedure_id"], row["token"],
                        json.loads(row["payload"]), row["status"], row["attempts"], row["last_error"],
-                       row["dossier_code"], datetime.fromisoformat(row["created_at"]))
+                       row["dossier_code"], datetime.fromisoformat(row["created_at"]), row["owner"])
 
 
 async def send_entry(outbox: Outbox, entry: OutboxEntry, client: PortalClient) -> str:
@@ -144,6 +215,17 @@ async def send_entry(outbox: Outbox, entry: OutboxEntry, client: PortalClient) -
     outbox.mark(entry.draft_reference, SUBMITTED, now, None, dossier.code)
     logger.info("outbox %s sent as dossier %s", entry.draft_reference, dossier.code)
     return SUBMITTED
+
+
+async def resend_as_owner(outbox: Outbox, entry: OutboxEntry, id_number: str, token: str,
+                          client: PortalClient) -> OutboxEntry | None:
+    """Send now, with the owner's new login token and its own idempotency key, an entry that
+    waited for a login; the entry afterwards, or None if it was not theirs to send."""
+    fresh = outbox.relogin(entry.draft_reference, id_number, token, datetime.now(timezone.utc))
+    if fresh is None:
+        return None
+    await send_entry(outbox, fresh, client)
+    return outbox.get(entry.draft_reference)
 
 
 async def drain(outbox: Outbox, client: PortalClient) -> dict[str, int]:

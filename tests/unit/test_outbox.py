@@ -1,30 +1,53 @@
-"""The outbox keeps a confirmed dossier across failures and sends it once, with its key."""
+"""The outbox keeps a confirmed dossier across failures and sends it once, with its key;
+a dossier whose login ran out is sent again only by its owner, logged in again."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+import hashlib
+import sqlite3
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import tracking_actions
+from actions.knowledge_actions import knowledge_service
 from assistant.clients.portal import Dossier, PortalAuthError, PortalRejected, PortalUnavailable
 from assistant.dossiers import outbox as ob
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
 PAYLOAD = {"fields": {"form": "CT01", "stay_months": 12}, "commune_code": 22315}
+OWNER, OTHER = "022190001234", "001085004321"
 
 
 class ScriptedPortal:
-    """Answers submissions from a script of outcomes; records what it was sent."""
+    """Answers submissions from a script of outcomes; records what it was sent. Like the
+    portal, a key already used gives back the dossier it created, never a second one."""
 
     def __init__(self, *outcomes: Exception | None) -> None:
         self.outcomes = list(outcomes)
         self.calls: list[tuple[str, str, dict, str, int | None]] = []
+        self.filed: dict[str, Dossier] = {}
 
     async def submit_dossier(self, token, procedure_id, fields, idempotency_key, commune_code=None):
         self.calls.append((token, procedure_id, fields, idempotency_key, commune_code))
         outcome = self.outcomes.pop(0)
         if outcome is not None:
             raise outcome
-        return Dossier(code="H22.06.685-261122-0001", procedure_id=procedure_id, status="received",
-                       status_label="Đã tiếp nhận", created_at=NOW, updated_at=NOW, full=True)
+        if idempotency_key not in self.filed:
+            self.filed[idempotency_key] = Dossier(
+                code=f"H22.06.685-261122-{len(self.filed) + 1:04d}", procedure_id=procedure_id,
+                status="received", status_label="Đã tiếp nhận", created_at=NOW, updated_at=NOW, full=True)
+        return self.filed[idempotency_key]
+
+    async def get_dossier(self, code, token=None):
+        return next(d for d in self.filed.values() if d.code == code)
+
+    async def my_dossiers(self, token):
+        return list(self.filed.values())
 
 
 def test_the_same_key_is_kept_once(tmp_path) -> None:
@@ -64,3 +87,174 @@ def test_the_outbox_survives_a_restart(tmp_path) -> None:
                                                "down", NOW)
     reopened = ob.Outbox(tmp_path / "outbox.sqlite3")
     assert [e.idempotency_key for e in reopened.pending()] == ["survives-1234"]
+
+
+# --- owners ------------------------------------------------------------------------------
+
+def waiting_for_login(box: ob.Outbox, key: str, owner: str | None = OWNER,
+                      procedure_id: str = "dang-ky-tam-tru") -> ob.OutboxEntry:
+    """An entry whose login ran out while the portal was down (its token is dropped)."""
+    entry = box.put(key, procedure_id, "old-token", PAYLOAD, "down", NOW, owner=owner)
+    box.mark(entry.draft_reference, ob.NEEDS_LOGIN, NOW, "token expired")
+    return box.get(entry.draft_reference)
+
+
+def test_the_owner_is_kept_as_a_keyed_hash_never_the_id_number(tmp_path) -> None:
+    box = ob.Outbox(tmp_path / "outbox.sqlite3")
+    entry = box.put("a1b2c3d4e5f6", "dang-ky-tam-tru", "tok", PAYLOAD, "down", NOW, owner=OWNER)
+    assert entry.owner and entry.owner != hashlib.sha256(OWNER.encode()).hexdigest()
+    stored = b"".join(f.read_bytes() for f in tmp_path.glob("outbox.sqlite3*"))
+    assert stored and OWNER.encode() not in stored
+    assert box.owned_by(entry, OWNER) and not box.owned_by(entry, OTHER)
+    assert not box.owned_by(entry, "") and not box.owned_by(entry, None)
+    # the key is kept in the file: the same owner after a restart; another file, another key
+    assert ob.Outbox(tmp_path / "outbox.sqlite3").owned_by(entry, OWNER)
+    elsewhere = ob.Outbox(tmp_path / "other" / "outbox.sqlite3")
+    assert elsewhere.owner_hash(OWNER) != box.owner_hash(OWNER)
+
+
+def test_an_outbox_made_before_owners_is_migrated_and_its_entries_stay_unsendable(tmp_path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE outbox (draft_reference TEXT PRIMARY KEY, "
+                "idempotency_key TEXT NOT NULL UNIQUE, procedure_id TEXT NOT NULL, token TEXT, "
+                "payload TEXT NOT NULL, status TEXT NOT NULL, "
+                "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, dossier_code TEXT, "
+                "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)")
+    old.execute("INSERT INTO outbox VALUES ('NHAP-0DD0DD00', '0dd0dd00-key', 'tach-ho', NULL, ?, ?, 2, "
+                "'token expired', NULL, ?, ?)", ('{"fields": {}}', ob.NEEDS_LOGIN, NOW.isoformat(),
+                                                  NOW.isoformat()))
+    old.commit()
+    old.close()
+    box = ob.Outbox(path)
+    entry = box.get("NHAP-0DD0DD00")
+    assert entry is not None and entry.owner is None and entry.status == ob.NEEDS_LOGIN
+    assert not box.owned_by(entry, OWNER)
+    assert box.relogin("NHAP-0DD0DD00", OWNER, "new-token", NOW) is None
+    assert box.get("NHAP-0DD0DD00").token is None
+    assert box.put("c0ffee00-new", "tach-ho", "tok", PAYLOAD, "down", NOW, owner=OWNER).owner
+    assert ob.Outbox(path).get("NHAP-0DD0DD00") == entry  # opening again changes nothing
+
+
+def test_the_owner_logged_in_again_resends_with_the_same_key(tmp_path) -> None:
+    box = ob.Outbox(tmp_path / "outbox.sqlite3")
+    box.put("key-0001-abcd", "dang-ky-tam-tru", "old-token", PAYLOAD, "down", NOW, owner=OWNER)
+    portal = ScriptedPortal(PortalAuthError("token expired", 401), None)
+    assert asyncio.run(ob.drain(box, portal)) == {ob.NEEDS_LOGIN: 1}
+    entry = box.get("NHAP-KEY0001A")
+    assert entry.token is None and box.pending() == []  # the worker does not try again by itself
+    sent = asyncio.run(ob.resend_as_owner(box, entry, OWNER, "new-token", portal))
+    assert sent is not None and sent.status == ob.SUBMITTED and sent.dossier_code == "H22.06.685-261122-0001"
+    assert [(c[0], c[3]) for c in portal.calls] == [("old-token", "key-0001-abcd"),
+                                                    ("new-token", "key-0001-abcd")]
+    assert sent.token is None and len(portal.filed) == 1
+    assert box.relogin(entry.draft_reference, OWNER, "newer-token", NOW) is None  # only once it waits
+
+
+def test_someone_else_cannot_resend_a_draft(tmp_path) -> None:
+    box = ob.Outbox(tmp_path / "outbox.sqlite3")
+    entry = waiting_for_login(box, "a1b2c3d4-0000")
+    portal = ScriptedPortal()
+    assert asyncio.run(ob.resend_as_owner(box, entry, OTHER, "their-token", portal)) is None
+    assert portal.calls == []
+    after = box.get(entry.draft_reference)
+    assert after.status == ob.NEEDS_LOGIN and after.token is None
+
+
+# --- the chat: "tra cứu NHAP-…" and "hồ sơ của tôi" ----------------------------------------
+
+@pytest.fixture
+def ask(tmp_path, monkeypatch):
+    """Runs action_check_status on a message, against a fake portal and the test's outbox,
+    logged in as `id_number` (not logged in: None); the dispatcher's messages."""
+    service = knowledge_service()
+    service = replace(service, settings=replace(service.settings, outbox_db=tmp_path / "outbox.sqlite3"))
+    monkeypatch.setattr(tracking_actions, "knowledge_service", lambda: service)
+
+    def run(text: str, portal: ScriptedPortal, id_number: str | None = None) -> list[dict]:
+        monkeypatch.setattr(tracking_actions, "PortalClient",
+                            SimpleNamespace(from_settings=lambda settings: portal))
+        expires = datetime.now(timezone.utc) + timedelta(hours=1)
+        slots = {"portal_token": "new-token", "portal_token_expires": expires.isoformat(),
+                 "citizen": {"id_number": id_number}} if id_number else {}
+        tracker = Tracker("test", slots, {"text": text, "intent": {"name": "check_status", "confidence": 0.9},
+                                          "entities": []}, [], False, None, {}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        asyncio.run(tracking_actions.ActionCheckStatus().run(dispatcher, tracker, {}))
+        return dispatcher.messages
+
+    return run
+
+
+@pytest.fixture
+def box(tmp_path) -> ob.Outbox:
+    return ob.Outbox(tmp_path / "outbox.sqlite3")
+
+
+def test_the_owner_logged_in_again_sends_the_draft_and_sees_its_status(ask, box) -> None:
+    entry = waiting_for_login(box, "a1b2c3d4-0001")
+    portal = ScriptedPortal(None)
+    sent, status = ask(f"tra cứu {entry.draft_reference}", portal, OWNER)
+    assert "đã được gửi" in sent["text"] and "H22.06.685-261122-0001" in sent["text"]
+    assert "Đã tiếp nhận" in status["text"]
+    assert portal.calls[0][0] == "new-token" and portal.calls[0][3] == "a1b2c3d4-0001"
+    assert box.get(entry.draft_reference).status == ob.SUBMITTED
+    again = ask(f"tra cứu {entry.draft_reference}", portal, OWNER)
+    assert "đã được gửi" in again[0]["text"] and len(portal.calls) == 1  # never sent twice
+
+
+@pytest.mark.parametrize("outcome, status, said", [
+    (PortalUnavailable("still down"), ob.PENDING, "sẽ tự gửi"),
+    (PortalRejected("Thiếu hợp đồng thuê nhà", 422), ob.REJECTED, "Thiếu hợp đồng thuê nhà"),
+])
+def test_a_resent_draft_still_pending_or_refused_is_reported(ask, box, outcome, status, said) -> None:
+    entry = waiting_for_login(box, "a1b2c3d4-0002")
+    [reply] = ask(f"tra cứu {entry.draft_reference}", ScriptedPortal(outcome), OWNER)
+    assert said in reply["text"]
+    after = box.get(entry.draft_reference)
+    assert after.status == status
+    # still pending: the worker sends it with the new token
+    assert after.token == ("new-token" if status == ob.PENDING else None)
+
+
+def test_another_citizen_cannot_send_someone_elses_draft(ask, box) -> None:
+    entry = waiting_for_login(box, "a1b2c3d4-0003")
+    portal = ScriptedPortal()
+    [reply] = ask(f"tra cứu {entry.draft_reference}", portal, OTHER)
+    assert "công dân khác" in reply["text"] and "không gửi được" in reply["text"]
+    assert "tạm trú" not in reply["text"].lower() and not reply.get("buttons")  # nothing of its content
+    assert portal.calls == [] and box.get(entry.draft_reference).status == ob.NEEDS_LOGIN
+
+
+def test_without_a_login_the_draft_is_kept_and_the_login_is_offered(ask, box) -> None:
+    entry = waiting_for_login(box, "a1b2c3d4-0004")
+    portal = ScriptedPortal()
+    [reply] = ask(f"tra cứu {entry.draft_reference}", portal)
+    assert reply["buttons"] == [{"title": "Đăng nhập", "payload": "/login"}]
+    assert "được giữ" in reply["text"] and f"tra cứu {entry.draft_reference}" in reply["text"]
+    assert portal.calls == [] and box.get(entry.draft_reference).status == ob.NEEDS_LOGIN
+
+
+def test_a_draft_kept_before_owners_cannot_be_sent_by_anyone(ask, box) -> None:
+    entry = waiting_for_login(box, "a1b2c3d4-0005", owner=None)
+    portal = ScriptedPortal()
+    for who in (OWNER, None):
+        [reply] = ask(f"tra cứu {entry.draft_reference}", portal, who)
+        assert "không thể gửi lại" in reply["text"] and "khai lại" in reply["text"]
+    assert portal.calls == []
+
+
+def test_my_dossiers_lists_my_drafts_and_resends_only_mine(ask, box) -> None:
+    mine = waiting_for_login(box, "a1b2c3d4-0006")
+    waiting = box.put("b1b2c3d4-0007", "tach-ho", "old-token", PAYLOAD, "down", NOW, owner=OWNER)
+    theirs = waiting_for_login(box, "c1b2c3d4-0008", owner=OTHER)
+    portal = ScriptedPortal(None)
+    listed, drafts = ask("hồ sơ của tôi", portal, OWNER)
+    assert [(c[0], c[3]) for c in portal.calls] == [("new-token", "a1b2c3d4-0006")]
+    assert "H22.06.685-261122-0001" in listed["text"]  # the portal's list already has it
+    assert mine.draft_reference in drafts["text"] and "H22.06.685-261122-0001" in drafts["text"]
+    assert waiting.draft_reference in drafts["text"] and "sẽ tự gửi" in drafts["text"]
+    assert theirs.draft_reference not in drafts["text"] + listed["text"]
+    assert box.get(theirs.draft_reference).status == ob.NEEDS_LOGIN
+    assert box.get(waiting.draft_reference).token == "old-token"  # left to the worker
+    assert [e.draft_reference for e in box.drafts_of(OWNER)] == [waiting.draft_reference]
