@@ -14,7 +14,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml') \
 	$(wildcard assistant/nlu/*.py) $(wildcard assistant/text/*.py)
 KB_INPUTS := $(shell find knowledge_base -name '*.yml')
 
-.PHONY: run test setup kb kb-index train unit-tests service-tests validate story-tests e2e-tests \
+.PHONY: run test setup browser kb kb-index train unit-tests service-tests validate story-tests e2e-tests \
 	bench bench-kb clean
 
 run: $(ENV_STAMPS) $(KB_STAMP) $(KB_INDEX) $(MODEL)
@@ -63,7 +63,11 @@ story-tests: $(MODEL)
 	$(RASA) test core --model $(MODEL) --stories tests/stories --fail-on-prediction-errors \
 		--out var/results/stories --no-plot
 
-e2e-tests: $(MODEL)
+# Debian's Chromium for the kiosk page's browser test (installed once, with apt)
+browser:
+	scripts/setup_browser.sh
+
+e2e-tests: $(MODEL) browser
 	$(RASA_PY) -m pytest -q tests/e2e
 
 bench: $(ENV_STAMPS) bench-kb

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -23,6 +23,9 @@ from actions.citizen_session import CitizenSession, login_events, logout_events
 from actions.knowledge_actions import ActionAnswerGeneral, ActionAnswerQuestion, knowledge_service
 from actions.submission import submit_and_report
 from assistant.clients.portal import (
+    CitizenProfile,
+    CitizenRef,
+    Login,
     NotFound,
     PortalAuthError,
     PortalClient,
@@ -52,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 JOURNEY, KEY, OFFERED = "journey", "dossier_key", "offered_slots"
 LOGIN_ONLY = "dang-nhap"  # the pseudo-journey of "đăng nhập": the login steps alone
+QR_LOGIN_METADATA = "portal_login"  # set by the kiosk app after a VNeID QR approval
+VIETNAM = timezone(timedelta(hours=7))
 QUESTION_INTENTS = {"ask_overview", "ask_documents", "ask_fee", "ask_time", "ask_where", "ask_who",
                     "ask_forms", "ask_online", "ask_general"}
 CANCEL_WORDS = {"huy", "huy bo", "huy ho so", "thoi", "thoi khong lam nua", "khong lam nua", "dung lai",
@@ -111,6 +116,11 @@ class ActionStartJourney(Action):
         intent, _ = _intent(tracker)
         session = CitizenSession.from_tracker(tracker)
         if intent == "login":
+            if not session.logged_in() and (qr := qr_login(tracker)) is not None:
+                updates = await _qr_logged_in(qr, dispatcher, None)
+                if updates is not None:
+                    dispatcher.utter_message(text="Anh/chị muốn nộp hồ sơ nào ạ?", buttons=_journey_buttons())
+                    return [SlotSet(k, v) for k, v in updates.items()] + [SlotSet(JOURNEY, None)]
             if session.logged_in():
                 dispatcher.utter_message(text="Dạ, anh/chị đang đăng nhập với tên "
                                               f"{session.profile['full_name']}. Anh/chị muốn "
@@ -182,6 +192,8 @@ class ValidateJourneyForm(FormValidationAction):
             return {**_as_dict(fresh_dossier_events()), **_as_dict(logout_events()), JOURNEY: None}
         session = CitizenSession.from_tracker(tracker)
         if requested in LOGIN_SLOTS:
+            if (qr := qr_login(tracker)) is not None:
+                return await _qr_logged_in(qr, dispatcher, chosen) or {requested: None}
             return await self._login_step(requested, dispatcher, tracker, domain, chosen)
         if session.expired():
             dispatcher.utter_message(text="Dạ, phiên đăng nhập đã hết hạn. Anh/chị đăng "
@@ -238,16 +250,7 @@ class ValidateJourneyForm(FormValidationAction):
         except PortalError as error:
             dispatcher.utter_message(text=_portal_trouble(error))
             return {requested: None}
-        logger.info("citizen %s logged in", mask_id_number(profile.id_number))
-        updates = _as_dict(login_events(login, profile))
-        summary = updates["citizen"]
-        dispatcher.utter_message(text=f"Dạ, anh/chị đã đăng nhập: {summary['full_name']}, số định danh "
-                                      f"{summary['id_masked']}. Phiên đăng nhập có hiệu lực đến "
-                                      f"{login.expires_at.astimezone():%H:%M}.")
-        if chosen is not None and (problem := journey_problem(chosen, summary)):
-            dispatcher.utter_message(text=problem)
-            return {**updates, **_as_dict(fresh_dossier_events()), JOURNEY: None}
-        return updates
+        return logged_in(login, profile, dispatcher, chosen)
 
     def _correct(self, correction: Any, requested: str, chosen: Journey, context: FieldContext,
                  dispatcher: CollectingDispatcher) -> dict[str, Any]:
@@ -295,6 +298,53 @@ class ValidateJourneyForm(FormValidationAction):
         return {CONFIRM_SLOT: None}
 
 
+def logged_in(login: Login, profile: CitizenProfile, dispatcher: CollectingDispatcher,
+              chosen: Journey | None) -> dict[str, Any]:
+    """The slot updates and the welcome after a successful login (OTP or QR)."""
+    logger.info("citizen %s logged in", mask_id_number(profile.id_number))
+    updates = _as_dict(login_events(login, profile))
+    summary = updates["citizen"]
+    dispatcher.utter_message(text=f"Dạ, anh/chị đã đăng nhập: {summary['full_name']}, số định danh "
+                                  f"{summary['id_masked']}. Phiên đăng nhập có hiệu lực đến "
+                                  f"{login.expires_at.astimezone(VIETNAM):%H:%M}.")
+    if chosen is not None and (problem := journey_problem(chosen, summary)):
+        dispatcher.utter_message(text=problem)
+        return {**updates, **_as_dict(fresh_dossier_events()), JOURNEY: None}
+    return updates
+
+
+def qr_login(tracker: Tracker) -> tuple[str, datetime] | None:
+    """The token of a VNeID QR login approved at the kiosk: the kiosk app (services/kiosk)
+    collects it from the portal and passes it in the message's metadata. Nothing is
+    trusted from it: the token is checked with the portal before anyone is logged in."""
+    if tracker.get_latest_input_channel() != "kiosk":
+        return None
+    login = (tracker.latest_message.get("metadata") or {}).get(QR_LOGIN_METADATA)
+    if not isinstance(login, dict) or not isinstance(login.get("token"), str):
+        return None
+    try:
+        expires_at = datetime.fromisoformat(str(login.get("expires_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return login["token"], expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=timezone.utc)
+
+
+async def _qr_logged_in(qr: tuple[str, datetime], dispatcher: CollectingDispatcher,
+                        chosen: Journey | None) -> dict[str, Any] | None:
+    token, expires_at = qr
+    try:
+        profile = await _portal().me(token)
+    except PortalAuthError:
+        dispatcher.utter_message(text="Dạ, đăng nhập bằng mã QR chưa thành công hoặc đã hết hạn. "
+                                      "Anh/chị quét lại mã, hoặc nhắn số định danh để nhận mã xác thực.")
+        return None
+    except PortalError as error:
+        dispatcher.utter_message(text=_portal_trouble(error))
+        return None
+    login = Login(token, expires_at, CitizenRef(profile.full_name, mask_id_number(profile.id_number)))
+    return logged_in(login, profile, dispatcher, chosen)
+
+
 async def _send_code(client: PortalClient, id_number: str, dispatcher: CollectingDispatcher) -> str | None:
     """Ask the portal to text a code; the ID number to keep, or None to ask again."""
     try:
@@ -307,7 +357,7 @@ async def _send_code(client: PortalClient, id_number: str, dispatcher: Collectin
         dispatcher.utter_message(text=_portal_trouble(error))
         return None
     dispatcher.utter_message(text=f"Dạ, em đã gửi mã xác thực 6 số đến số điện thoại {sent.masked_phone} "
-                                  f"(hiệu lực đến {sent.expires_at.astimezone():%H:%M}).")
+                                  f"(hiệu lực đến {sent.expires_at.astimezone(VIETNAM):%H:%M}).")
     return id_number
 
 
@@ -352,6 +402,13 @@ class AskField(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         if self.slot == "login_id_number":
+            if tracker.get_latest_input_channel() == "kiosk":
+                dispatcher.utter_message(text="Để nộp hồ sơ, anh/chị cần đăng nhập: quét mã QR trên "
+                                              "màn hình bằng ứng dụng VNeID, hoặc nhắn số định danh cá "
+                                              "nhân (12 số trên thẻ căn cước) để nhận mã xác thực qua "
+                                              "điện thoại đã đăng ký.",
+                                         json_message={"login_options": ["vneid_qr", "otp"]})
+                return []
             dispatcher.utter_message(text="Để nộp hồ sơ, anh/chị cần đăng nhập. Anh/chị nhắn "
                                           "số định danh cá nhân (12 số trên thẻ căn cước); em "
                                           "sẽ gửi mã xác thực đến số điện thoại đã đăng ký.")

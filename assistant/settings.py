@@ -28,7 +28,7 @@ class Settings:
     search_tuning_file: Path  # ranking weights and answer thresholds (bench/kb_calibrate.py)
     nlu_data_dir: Path        # NLU training examples (the search's diacritic restorer learns from them)
     portal_url: str           # the public-service portal's API (the sandbox in services/portal by default)
-    portal_client_key: str | None  # the kiosk's key for the portal (header X-Client-Key); unset: none sent/required
+    portal_client_key: str | None  # the kiosk's key for the portal (header X-Client-Key); unset: none
     portal_timeout_s: float   # per attempt
     portal_attempts: int      # tries on 5xx and network errors (never on 4xx)
     portal_backoff_s: float   # first wait between tries, doubled each time
@@ -39,6 +39,10 @@ class Settings:
     portal_slot_capacity: int  # citizens per half-day appointment slot at a commune police
     outbox_db: Path           # confirmed dossiers waiting for the portal (assistant/dossiers/outbox.py)
     outbox_interval_s: float  # how often the outbox worker retries
+    rasa_api_token: str | None  # token of Rasa's HTTP API (scripts/run.py makes one per machine)
+    kiosk_idle_s: float       # the kiosk ends a citizen's session after this long without input
+    kiosk_warning_s: float    # ... after warning on screen for this long before the end
+    kiosk_max_sessions: int   # open kiosk sessions one FastAPI process keeps (oldest idle dropped)
 
     def today(self) -> date:
         """Today's date for fee validity; TROLY_TODAY=YYYY-MM-DD fixes it (tests, demos)."""
@@ -58,7 +62,8 @@ def load_settings() -> Settings:
         action_server_url=os.environ.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"),
         api_url=os.environ.get("API_URL", "http://127.0.0.1:8000"),
         embedding_model=os.environ.get("EMBEDDING_MODEL", str(PROJECT_ROOT / "models" / "e5-vi")),
-        embedding_base_model=os.environ.get("EMBEDDING_BASE_MODEL", str(PROJECT_ROOT / "models" / "e5-small-st")),
+        embedding_base_model=os.environ.get("EMBEDDING_BASE_MODEL",
+                                            str(PROJECT_ROOT / "models" / "e5-small-st")),
         query_threads=int(os.environ.get("QUERY_THREADS", "1")),
         kb_index_dir=Path(os.environ.get("KB_INDEX_DIR", PROJECT_ROOT / "models" / "kb-index")),
         search_tuning_file=KNOWLEDGE_BASE_DIR / "search.yml",
@@ -75,4 +80,8 @@ def load_settings() -> Settings:
         portal_slot_capacity=int(os.environ.get("PORTAL_SLOT_CAPACITY", "10")),
         outbox_db=Path(os.environ.get("OUTBOX_DB", data_dir / "outbox.sqlite3")),
         outbox_interval_s=float(os.environ.get("OUTBOX_INTERVAL_S", "10")),
+        rasa_api_token=os.environ.get("RASA_API_TOKEN") or None,
+        kiosk_idle_s=max(30.0, float(os.environ.get("KIOSK_IDLE_S", "180"))),
+        kiosk_warning_s=max(5.0, float(os.environ.get("KIOSK_WARNING_S", "30"))),
+        kiosk_max_sessions=int(os.environ.get("KIOSK_MAX_SESSIONS", "200")),
     )

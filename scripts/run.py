@@ -28,7 +28,7 @@ class Piece:
     health: str | None
 
 
-def pieces(model: Path, external_portal: bool = False) -> list[Piece]:
+def pieces(model: Path, rasa_token: str, external_portal: bool = False) -> list[Piece]:
     rasa_bin = str(VENV / "rasa" / "bin" / "rasa")
     portal = [] if external_portal else [
         Piece("Cổng dịch vụ công (hộp cát)", 8100,
@@ -46,15 +46,17 @@ def pieces(model: Path, external_portal: bool = False) -> list[Piece]:
                "--host", "127.0.0.1", "--port", "8000"],
               "http://127.0.0.1:8000/health"),
         Piece("Máy chủ Rasa", 5005,
-              [rasa_bin, "run", "--enable-api", "--interface", "127.0.0.1", "--port", "5005",
-               "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-              "http://127.0.0.1:5005/status"),
+              [rasa_bin, "run", "--enable-api", "--auth-token", rasa_token, "--interface", "127.0.0.1",
+               "--port", "5005", "--model", str(model), "--endpoints", "endpoints.yml",
+               "--credentials", "credentials.yml"],
+              f"http://127.0.0.1:5005/status?token={rasa_token}"),
     ]
 
 
-def officer_token() -> str:
-    """The sandbox's officer token on this machine: made once, kept in var/portal-officer-token (0600)."""
-    path = ROOT / "var" / "portal-officer-token"
+def machine_secret(name: str) -> str:
+    """A secret of this machine, made once and kept in var/<name> (0600): the sandbox's
+    officer token, the token of Rasa's HTTP API (which can read every conversation)."""
+    path = ROOT / "var" / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
@@ -102,7 +104,9 @@ def main() -> int:
         print("LỖI: chưa có mô hình models/current.tar.gz; chạy 'make run' để huấn luyện.", file=sys.stderr)
         return 1
     external_portal = bool(os.environ.get("PORTAL_URL"))
-    busy = [p for p in pieces(model, external_portal) if p.port is not None and port_in_use(p.port)]
+    rasa_token = os.environ.get("RASA_API_TOKEN") or machine_secret("rasa-api-token")
+    busy = [p for p in pieces(model, rasa_token, external_portal)
+            if p.port is not None and port_in_use(p.port)]
     if busy:
         for piece in busy:
             print(f"LỖI: cổng {piece.port} ({piece.name}) đang được dùng bởi chương trình khác.",
@@ -113,11 +117,12 @@ def main() -> int:
         "ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"))
     env.setdefault("PORTAL_SANDBOX", "1")
     if not env.get("PORTAL_OFFICER_TOKEN"):
-        env["PORTAL_OFFICER_TOKEN"] = officer_token()
+        env["PORTAL_OFFICER_TOKEN"] = machine_secret("portal-officer-token")
+    env["RASA_API_TOKEN"] = rasa_token  # the kiosk app ends conversations through Rasa's HTTP API
     processes: list[subprocess.Popen] = []
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        for piece in pieces(model, external_portal):
+        for piece in pieces(model, rasa_token, external_portal):
             started = time.monotonic()
             log_name = f"{piece.port}.log" if piece.port else "outbox.log"
             log = (LOGS / log_name).open("w")
@@ -130,7 +135,8 @@ def main() -> int:
                 return 1
             where = f"http://127.0.0.1:{piece.port}" if piece.port else f"nhật ký {LOGS / log_name}"
             print(f"✓ {piece.name}: {where} ({time.monotonic() - started:.1f} s)", flush=True)
-        print("Trợ lý 06 đang chạy. REST: POST http://127.0.0.1:5005/webhooks/rest/webhook · "
+        print("Trợ lý 06 đang chạy. Màn hình hỏi đáp (kiosk): http://127.0.0.1:8000/ · "
+              "REST: POST http://127.0.0.1:5005/webhooks/rest/webhook · "
               "API: http://127.0.0.1:8000/docs · Cổng DVC (hộp cát): http://127.0.0.1:8100/docs · "
               "Ctrl-C để dừng.", flush=True)
         while all(p.poll() is None for p in processes):

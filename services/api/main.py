@@ -1,9 +1,10 @@
-"""FastAPI app (port 8000): the knowledge base as a read-only JSON API and its search.
+"""FastAPI app (port 8000): the kiosk web chat at `/` (services/kiosk), the knowledge base
+as a read-only JSON API, and its search.
 
 The search (embedding model + FAISS index) loads in a worker thread after start-up, so the
 app answers `/health` at once and the event loop never waits on the model; until it is
-ready, search requests get 503 with a Vietnamese message. Later issues add the kiosk page
-and the officers' console here.
+ready, search requests get 503 with a Vietnamese message. The officers' console comes here
+later.
 """
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from assistant.knowledge.answers import answer_aspect, answer_overview
-from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.lexical import Hit
+from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.model import ASPECTS, KnowledgeBase
 from assistant.knowledge.search import KnowledgeSearch, SearchTuning
 from assistant.settings import Settings, load_settings
+from services.kiosk import routes as kiosk
 
 logger = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 1000
@@ -62,7 +64,10 @@ def _load_search(holder: SearchHolder, settings: Settings) -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         # torch is imported here, off the event loop, after OMP_WAIT_POLICY is set
-        from assistant.embeddings.encoder import SentenceTransformerEncoder, use_query_threads
+        from assistant.embeddings.encoder import (
+            SentenceTransformerEncoder,
+            use_query_threads,
+        )
 
         kb = load_knowledge_base(settings.knowledge_base_dir)
         holder.search = KnowledgeSearch.create(
@@ -84,10 +89,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.search = holder
     threading.Thread(target=_load_search, args=(holder, get_settings()), daemon=True,
                      name="search-loader").start()
-    yield
+    async with kiosk.kiosk_running(app, get_settings()):
+        yield
 
 
-app = FastAPI(title="Trợ lý 06 API", version="0.2.0", lifespan=lifespan)
+app = FastAPI(title="Trợ lý 06 API", version="0.3.0", lifespan=lifespan)
+kiosk.install(app)
 
 
 @app.exception_handler(RequestValidationError)
@@ -214,13 +221,15 @@ def procedure_answer(
     procedure_id: str,
     kb: Annotated[KnowledgeBase, Depends(get_kb)],
     settings: Annotated[Settings, Depends(get_settings)],
-    aspect: Annotated[str, Query(description="documents, fee, time, where, who, forms, online… hoặc overview")] = "overview",
+    aspect: Annotated[str, Query(
+        description="documents, fee, time, where, who, forms, online… hoặc overview")] = "overview",
     on: Annotated[date | None, Query(description="Ngày áp dụng (mặc định: hôm nay)")] = None,
 ) -> AnswerOut:
     if procedure_id not in kb.procedures:
         raise HTTPException(404, f"Không có thủ tục với mã '{procedure_id}'.")
     if aspect != "overview" and aspect not in ASPECTS:
-        raise HTTPException(422, f"Nội dung '{aspect}' không hợp lệ; chọn một trong: overview, {', '.join(ASPECTS)}.")
+        raise HTTPException(422, f"Nội dung '{aspect}' không hợp lệ; chọn một trong: overview, "
+                                 f"{', '.join(ASPECTS)}.")
     day = on or settings.today()
     answer = (answer_overview(kb, procedure_id, day) if aspect == "overview"
               else answer_aspect(kb, procedure_id, aspect, day))

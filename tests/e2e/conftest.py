@@ -12,6 +12,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL = "http://127.0.0.1:8100"
 OFFICER_TOKEN = "e2e-officer-token-0123456789"
+RASA_API_TOKEN = "e2e-rasa-api-token-0123456789"
 
 
 class PortalProcess:
@@ -59,7 +60,8 @@ def system(tmp_path_factory, portal):
     unanswered = data / "unanswered.sqlite3"
     env = dict(os.environ, TROLY_TODAY="2026-11-22", UNANSWERED_DB=str(unanswered),
                PORTAL_URL=PORTAL, PORTAL_OFFICER_TOKEN=OFFICER_TOKEN, OUTBOX_DB=str(data / "outbox.sqlite3"),
-               OUTBOX_INTERVAL_S="1", PORTAL_ATTEMPTS="2", PORTAL_BACKOFF_S="0.2")
+               OUTBOX_INTERVAL_S="1", PORTAL_ATTEMPTS="2", PORTAL_BACKOFF_S="0.2",
+               RASA_API_TOKEN=RASA_API_TOKEN)
     process = subprocess.Popen(
         [str(ROOT / ".venv" / "services" / "bin" / "python"), "scripts/run.py"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
