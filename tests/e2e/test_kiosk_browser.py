@@ -137,12 +137,27 @@ def test_question_button_qr_login_and_end_of_session(system, browser):
         [secret] = kiosk.secrets
         assert rasa_slots(sender_of(secret))["portal_token"]
 
-        # an answer in the form, then "Kết thúc phiên"
+        # the form to the end: the summary's button submits, the receipt shows with its QR
+        # code and prints
         kiosk.say("so 12 to 3 khu 5 phuong bai chay quang ninh")
         expect(kiosk.log).to_contain_text("bao lâu", timeout=60_000)
+        kiosk.say("1 nam")
+        expect(kiosk.log).to_contain_text("là gì của chủ hộ", timeout=60_000)
+        kiosk.say("người thuê nhà")
+        confirm = page.get_by_role("button", name="Xác nhận và nộp")
+        expect(confirm).to_be_visible(timeout=60_000)
+        confirm.click()
+        receipt = page.locator(".receipt")
+        expect(receipt).to_be_visible(timeout=60_000)
+        expect(receipt.locator("img")).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+        expect(receipt).to_contain_text("Mã hồ sơ:")
+        expect(kiosk.log).to_contain_text("7.000 đồng")
+        receipt.get_by_role("button", name="In biên nhận").click()
+        expect(page.locator("#print-frame")).to_have_attribute("src", re.compile(r"^blob:"))
         page.get_by_role("button", name="Kết thúc phiên").click()
         page.wait_for_url(KIOSK)
-        assert_nothing_left(kiosk, "CT01", citizen["full_name"], "bai chay", "in đậm")
+        assert_nothing_left(kiosk, "CT01", citizen["full_name"], "bai chay", "in đậm", "Mã hồ sơ")
+        assert page.locator("#print-frame").get_attribute("src") is None
 
         # the previous conversation is out of reach: its secret is refused, and Rasa has
         # forgotten the login and the answers

@@ -118,17 +118,23 @@
   function printReceipt(pdfBase64, card) {
     const url = URL.createObjectURL(new Blob([base64Bytes(pdfBase64)], { type: "application/pdf" }));
     state.blobUrls.push(url);
-    el.printFrame.onload = () => {
+    // a new frame each time: loading a frame that is already there would add an entry to
+    // the browser's history, which the next citizen could go back to
+    const frame = el.printFrame.cloneNode(false);
+    frame.removeAttribute("src");
+    frame.onload = () => {
       try {
-        el.printFrame.contentWindow.focus();
-        el.printFrame.contentWindow.print();
+        frame.contentWindow.focus();
+        frame.contentWindow.print();
       } catch (_) {  // no PDF viewer on this PC: print the receipt card itself
         card.classList.add("printing");
         window.print();
         card.classList.remove("printing");
       }
     };
-    el.printFrame.src = url;
+    frame.src = url;
+    el.printFrame.replaceWith(frame);
+    el.printFrame = frame;
   }
 
   function show(messages) {
@@ -308,7 +314,7 @@
     el.log.replaceChildren();
     el.input.value = "";
     el.qrImage.removeAttribute("src");
-    el.printFrame.removeAttribute("src");
+    el.printFrame.remove();
     for (const url of state.blobUrls) URL.revokeObjectURL(url);
     state.blobUrls = [];
     try { window.localStorage.clear(); window.sessionStorage.clear(); } catch (_) { /* disabled */ }
