@@ -76,7 +76,8 @@ async def submit_and_report(chosen: Journey, tracker: Tracker, session: CitizenS
     except PortalUnavailable as error:
         entry = Outbox(service.settings.outbox_db).put(key, chosen.procedure_id, session.token, payload,
                                                        str(error), now,
-                                                       owner=session.profile.get("id_number"))
+                                                       owner=session.profile.get("id_number"),
+                                                       conversation=tracker.sender_id)
         logger.warning("portal unavailable; dossier kept as %s (%s)", entry.draft_reference, error)
         dispatcher.utter_message(text=(
             f"Dạ, Cổng dịch vụ công đang gián đoạn nên hồ sơ chưa gửi được. Em đã lưu hồ sơ với mã tạm "

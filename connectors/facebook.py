@@ -12,9 +12,12 @@ v2.12 with blocking calls. Here:
   metadata); echoes, deliveries, reads and the like are acknowledged and ignored.
 - Replies go to `{FB_API_BASE}/v21.0/me/messages` with `messaging_type: RESPONSE`,
   buttons as quick replies (at most 13, titles of at most 20 characters), texts split at
-  2,000 characters. The first time a sender writes, the channel first says that this is
-  an automated assistant. Who has been told is remembered in memory only (bounded): after
-  a restart a returning sender is told once more.
+  2,000 characters. Messages Rasa sends on its own, through `get_output_channel()` (the
+  outbox worker's "your draft was sent" announcement, run by Rasa's HTTP API), may come
+  after Messenger's 24-hour window: they go as `messaging_type: MESSAGE_TAG` with
+  `tag: ACCOUNT_UPDATE` (a change to the citizen's application). The first time a sender
+  writes, the channel first says that this is an automated assistant. Who has been told is
+  remembered in memory only (bounded): after a restart a returning sender is told once more.
 """
 from __future__ import annotations
 
@@ -64,6 +67,8 @@ AUTOMATED_NOTICE = ("Xin chào anh/chị! Em là Trợ lý 06, trợ lý ảo tr
                     "về thủ tục cư trú và căn cước công dân. Câu trả lời của em để anh/chị tham khảo; "
                     "khi cần, anh/chị liên hệ công an cấp xã nơi cư trú ạ.")
 CHOOSE_TEXT = "Mời anh/chị chọn:"
+# the message tag of messages not answering the citizen (allowed outside the 24-hour window)
+PUSH_TAG = "ACCOUNT_UPDATE"
 # messaging events of a page subscription that carry nothing for Rasa
 IGNORED_EVENTS = frozenset({"delivery", "read", "reaction", "optin", "referral", "account_linking",
                             "policy_enforcement", "message_edit", "pass_thread_control",
@@ -106,13 +111,18 @@ class MessengerApi:
         self.token = settings.page_access_token
         self.sender = sender
 
-    async def send(self, psid: str, message: dict[str, Any]) -> bool:
+    async def send(self, psid: str, message: dict[str, Any], *, tag: str | None = None) -> bool:
+        """A reply (`RESPONSE`, within 24 hours of the citizen's message), or with `tag` a
+        tagged message (`MESSAGE_TAG`), which Messenger accepts outside that window."""
         ref = pseudonym(f"{CHANNEL}:{psid}")
         if not self.token:
             logger.warning("facebook: message to %s not sent: FB_PAGE_ACCESS_TOKEN is not set", ref)
             return False
+        body: dict[str, Any] = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": message}
+        if tag:
+            body.update(messaging_type="MESSAGE_TAG", tag=tag)
         delivery = await self.sender.post(
-            self.url, json={"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": message},
+            self.url, json=body,
             headers={"Authorization": f"Bearer {self.token}"}, ref=ref)
         if delivery.status is not None and not delivery.ok:
             logger.warning("facebook: Graph API error for %s: code %s", ref, _graph_error(delivery))
@@ -126,14 +136,16 @@ def _graph_error(delivery: Delivery) -> Any:
 
 
 class FacebookOutput(PlatformOutput):
-    """Sends Rasa's responses to one Messenger user (a page-scoped id)."""
+    """Sends Rasa's responses to one Messenger user (a page-scoped id): as replies, or,
+    given a message `tag`, as tagged messages (not answering a message of the citizen)."""
 
     max_text_chars = MAX_TEXT_CHARS
     conversation_kind = "Messenger"
 
-    def __init__(self, api: MessengerApi) -> None:
+    def __init__(self, api: MessengerApi, tag: str | None = None) -> None:
         super().__init__()
         self.api = api
+        self.tag = tag
 
     @classmethod
     def name(cls) -> str:
@@ -162,7 +174,7 @@ class FacebookOutput(PlatformOutput):
                                                                                    "is_reusable": True}}})
 
     async def _send(self, psid: str, message: dict[str, Any]) -> None:
-        await self.api.send(psid, message)
+        await self.api.send(psid, message, tag=self.tag)
 
     @staticmethod
     def _quick_replies(buttons: Iterable[dict[str, Any]]) -> tuple[list[dict[str, str]], list[str]]:
@@ -260,7 +272,11 @@ class FacebookInput(WebhookInput):
             logger.warning("facebook: FB_VERIFY_TOKEN is not set: the webhook handshake is refused (403)")
 
     def get_output_channel(self) -> OutputChannel:
-        return FacebookOutput(self.api)
+        """What Rasa sends with when no message of the citizen is being answered (its HTTP API:
+        `/conversations/<id>/execute?output_channel=latest`, used by the outbox worker): the
+        message may come after the 24-hour window, so it is tagged `ACCOUNT_UPDATE`. Replies
+        to inbound messages use their own output (`_accept`) and stay `RESPONSE`."""
+        return FacebookOutput(self.api, tag=PUSH_TAG)
 
     def _add_routes(self, blueprint: Blueprint) -> None:
         @blueprint.route("/webhook", methods=["GET"])

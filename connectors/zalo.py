@@ -233,7 +233,13 @@ class ZaloInput(WebhookInput):
                            "refuses every request (401)")
 
     def get_output_channel(self) -> OutputChannel:
-        """For proactive messages (no message to quote: Zalo counts them as proactive)."""
+        """What Rasa sends with when no message of the citizen is being answered (its HTTP API:
+        `/conversations/<id>/execute?output_channel=latest`, used by the outbox worker to
+        announce a sent draft). There is no message to quote, so `quote_message_id` is left
+        out and Zalo counts the message as proactive: outside the reply window (48 hours
+        after the citizen's last message, 8 free replies), or beyond the OA's proactive
+        quota, Zalo may refuse it (logged with its error code, not retried). We do not use
+        Zalo's paid transaction-message API; the citizen still gets the result by asking."""
         return ZaloOutput(self.api, remember_buttons=self._remember_buttons)
 
     async def _receive(self, request: Request,

@@ -1,6 +1,7 @@
 """The Messenger channel against its real webhook (Sanic), a fake Rasa and a fake Graph API:
 the verify-token handshake; X-Hub-Signature-256 checked on the raw body before anything
-reaches Rasa; replies with messaging_type RESPONSE and quick replies; the automated-
+reaches Rasa; replies with messaging_type RESPONSE and quick replies, messages sent through
+Rasa's HTTP API tagged ACCOUNT_UPDATE; the automated-
 assistant notice on first contact; retries logged without personal data; per-sender rate
 limiting; the maximum message length."""
 from __future__ import annotations
@@ -352,10 +353,36 @@ def test_proactive_messages_go_to_the_psid_and_never_to_another_channels_id():
         output = h.channel.get_output_channel()
         await output.send_text_message(f"facebook:{PSID}", "Hồ sơ của anh/chị đã được tiếp nhận.")
         await output.send_text_message("zalo:2468458835296117922", "không được gửi")
-        assert sends(h) == [{"recipient": {"id": PSID}, "messaging_type": "RESPONSE",
+        assert sends(h) == [{"recipient": {"id": PSID}, "messaging_type": "MESSAGE_TAG",
+                             "tag": "ACCOUNT_UPDATE",
                              "message": {"text": "Hồ sơ của anh/chị đã được tiếp nhận."}}]
         await output.send_text_message(f"facebook:{PSID}", "Tình trạng hồ sơ. " * 260)  # 4,680 characters
         parts = [s["message"]["text"] for s in sends(h)[1:]]
         assert len(parts) == 3 and all(len(p) <= MAX_TEXT_CHARS for p in parts)
+        assert all(s["messaging_type"] == "MESSAGE_TAG" and s["tag"] == "ACCOUNT_UPDATE" for s in sends(h))
 
     run(scenario, make_channel())
+
+
+def test_api_triggered_messages_are_tagged_while_replies_stay_responses():
+    """Rasa's HTTP API (the outbox's announcement) sends through get_output_channel(), maybe
+    after the 24-hour window: ACCOUNT_UPDATE tag; replies to the citizen stay RESPONSE."""
+    body = fixture_bytes("facebook_text_message.json")
+    pushed = "Dạ, hồ sơ tạm NHAP-A1B2C3D4 đã được gửi lên Cổng dịch vụ công với mã H22.06.685-261122-0001."
+
+    async def scenario(h: Harness) -> None:
+        assert (await h.post(body, signed(body)))[0] == 200
+        await h.settle()
+        await h.channel.get_output_channel().send_response(
+            f"facebook:{PSID}", {"text": pushed, "buttons": ANSWER["buttons"]})
+        again = message(text="còn nộp ở đâu", mid="m_after_push")
+        assert (await h.post(again, signed(again)))[0] == 200
+        await h.settle()
+        notice, reply, push, second_reply = sends(h)
+        for request in (notice, reply, second_reply):
+            assert request["messaging_type"] == "RESPONSE" and "tag" not in request
+        assert push["messaging_type"] == "MESSAGE_TAG" and push["tag"] == "ACCOUNT_UPDATE"
+        assert push["recipient"] == {"id": PSID} and push["message"]["text"] == pushed
+        assert [q["title"] for q in push["message"]["quick_replies"]] == ["Giấy tờ cần chuẩn bị", "Nộp ở đâu"]
+
+    run(scenario, make_channel(), script={SEND_PATH: [Reply(200, SENT)]}, answer=answer_with(ANSWER))

@@ -258,3 +258,193 @@ def test_my_dossiers_lists_my_drafts_and_resends_only_mine(ask, box) -> None:
     assert box.get(theirs.draft_reference).status == ob.NEEDS_LOGIN
     assert box.get(waiting.draft_reference).token == "old-token"  # left to the worker
     assert [e.draft_reference for e in box.drafts_of(OWNER)] == [waiting.draft_reference]
+
+
+# --- announcing a sent draft to its Zalo / Messenger conversation ------------------------
+
+ZALO, FACEBOOK = "zalo:2468458835296117922", "facebook:7312458809124563"
+
+
+class FakeRasa:
+    """Stands for Rasa's `/execute`: records the conversations asked for and, like
+    action_notify_drafts, claims their drafts; or answers from a script of outcomes
+    (an exception is raised, a Notice returned without running the action)."""
+
+    def __init__(self, box: ob.Outbox, *outcomes: Exception | ob.Notice) -> None:
+        self.box, self.outcomes = box, list(outcomes)
+        self.asked: list[str] = []
+        self.announced: list[str] = []
+
+    async def __call__(self, conversation: str) -> ob.Notice:
+        self.asked.append(conversation)
+        outcome = self.outcomes.pop(0) if self.outcomes else None
+        if isinstance(outcome, Exception):
+            raise outcome
+        if outcome is not None:
+            return outcome
+        self.announced += [e.draft_reference for e in self.box.claim_announcements(conversation)]
+        return ob.Notice.ASKED
+
+
+@pytest.mark.parametrize("conversation, kept", [
+    (ZALO, ZALO), (FACEBOOK, FACEBOOK), ("kiosk:7f3a9c", None), ("rest-user-1", None), (None, None),
+    ("zalo", None), ("", None),
+])
+def test_only_conversations_that_can_receive_a_push_are_kept(box, conversation, kept) -> None:
+    entry = box.put("a1b2c3d4-push", "dang-ky-tam-tru", "tok", PAYLOAD, "down", NOW, owner=OWNER,
+                    conversation=conversation)
+    assert entry.conversation == kept and entry.notified is False
+    assert box.get(entry.draft_reference).conversation == kept
+
+
+def test_an_outbox_made_before_conversations_is_migrated_and_its_entries_never_pushed(tmp_path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE outbox (draft_reference TEXT PRIMARY KEY, "
+                "idempotency_key TEXT NOT NULL UNIQUE, procedure_id TEXT NOT NULL, token TEXT, "
+                "payload TEXT NOT NULL, status TEXT NOT NULL, "
+                "attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, dossier_code TEXT, "
+                "created_at TEXT NOT NULL, updated_at TEXT NOT NULL, owner TEXT)")
+    for key, status, code in (("0dd0dd01-key", ob.SUBMITTED, "H22.06.685-261122-0009"),
+                              ("0dd0dd02-key", ob.PENDING, None)):
+        old.execute("INSERT INTO outbox VALUES (?, ?, 'tach-ho', 'tok', ?, ?, 1, NULL, ?, ?, ?, NULL)",
+                    (ob.draft_reference(key), key, '{"fields": {}}', status, code, NOW.isoformat(),
+                     NOW.isoformat()))
+    old.commit()
+    old.close()
+    box = ob.Outbox(path)
+    columns = {row[1] for row in sqlite3.connect(path).execute("PRAGMA table_info(outbox)")}
+    assert {"owner", "conversation", "notified"} <= columns
+    sent = box.get("NHAP-0DD0DD01")
+    assert sent.conversation is None and sent.notified is False and sent.dossier_code
+    assert box.unannounced() == {}
+    portal, rasa = ScriptedPortal(None), FakeRasa(box)
+    assert asyncio.run(ob.one_pass(box, portal, rasa)) == {ob.SUBMITTED: 1}
+    assert rasa.asked == [] and box.get("NHAP-0DD0DD02").status == ob.SUBMITTED
+    new = box.put("c0ffee00-new", "tach-ho", "tok", PAYLOAD, "down", NOW, owner=OWNER, conversation=ZALO)
+    assert new.conversation == ZALO
+    assert ob.Outbox(path).get("NHAP-0DD0DD01") == sent  # opening again changes nothing
+
+
+def test_the_worker_announces_each_sent_draft_once_in_its_own_conversation(box) -> None:
+    def put(key: str, minute: int, conversation: str, owner: str = OWNER) -> ob.OutboxEntry:
+        return box.put(key, "tach-ho", "tok", PAYLOAD, "down", NOW + timedelta(minutes=minute), owner=owner,
+                       conversation=conversation)
+
+    first, second = put("a1b2c3d4-0101", 0, ZALO), put("b1b2c3d4-0102", 1, ZALO)
+    other, kiosk = put("c1b2c3d4-0103", 2, FACEBOOK, OTHER), put("d1b2c3d4-0104", 3, "kiosk:7f3a9c", OTHER)
+    still_down = put("e1b2c3d4-0105", 4, FACEBOOK, OTHER)
+    portal = ScriptedPortal(None, None, None, None, PortalUnavailable("down"))
+    rasa = FakeRasa(box)
+    counts = asyncio.run(ob.one_pass(box, portal, rasa))
+    assert counts == {ob.SUBMITTED: 4, ob.PENDING: 1, "notice_announced": 3}
+    assert sorted(rasa.asked) == [FACEBOOK, ZALO]  # one request per conversation, none for the kiosk
+    assert sorted(rasa.announced) == sorted([first.draft_reference, second.draft_reference,
+                                             other.draft_reference])
+    assert all(box.get(e.draft_reference).notified for e in (first, second, other))
+    assert not box.get(kiosk.draft_reference).notified and not box.get(still_down.draft_reference).notified
+    assert asyncio.run(ob.one_pass(box, ScriptedPortal(PortalUnavailable("down")), rasa)) == {ob.PENDING: 1}
+    assert len(rasa.asked) == 2  # nothing announced twice
+    asyncio.run(ob.one_pass(box, ScriptedPortal(None), rasa))  # the last one is sent: announced then
+    assert rasa.asked[2:] == [FACEBOOK] and rasa.announced[-1] == still_down.draft_reference
+
+
+@pytest.mark.parametrize("failure", [
+    ob.Notice.FAILED,                 # Rasa down or refusing (4xx/5xx)
+    ob.Notice.ASKED,                  # Rasa answered 200 but the action did not run (action server down)
+    RuntimeError("boom"),             # a notifier that raises: the worker goes on
+])
+def test_a_failed_announcement_is_kept_for_the_next_pass(box, caplog, failure) -> None:
+    entry = box.put("a1b2c3d4-0201", "dang-ky-tam-tru", "tok", PAYLOAD, "down", NOW, owner=OWNER,
+                    conversation=ZALO)
+    rasa = FakeRasa(box, failure)
+    caplog.set_level("INFO", logger="assistant.dossiers.outbox")
+    assert asyncio.run(ob.one_pass(box, ScriptedPortal(None), rasa)) == {ob.SUBMITTED: 1, "notice_kept": 1}
+    assert not box.get(entry.draft_reference).notified
+    assert box.unannounced() == {ZALO: [entry.draft_reference]}
+    assert asyncio.run(ob.announce(box, rasa)) == {"announced": 1}
+    assert rasa.asked == [ZALO, ZALO] and rasa.announced == [entry.draft_reference]
+    assert box.get(entry.draft_reference).notified
+    assert "2468458835296117922" not in caplog.text and box.log_ref(ZALO) in caplog.text
+
+
+def test_a_conversation_rasa_no_longer_has_is_not_asked_again(box) -> None:
+    entry = box.put("a1b2c3d4-0301", "dang-ky-tam-tru", "tok", PAYLOAD, "down", NOW, owner=OWNER,
+                    conversation=FACEBOOK)
+    rasa = FakeRasa(box, ob.Notice.GONE)
+    assert asyncio.run(ob.one_pass(box, ScriptedPortal(None), rasa)) == {ob.SUBMITTED: 1, "notice_gone": 1}
+    assert box.get(entry.draft_reference).notified and asyncio.run(ob.announce(box, rasa)) == {}
+    assert rasa.asked == [FACEBOOK]
+
+
+def test_a_draft_sent_while_the_citizen_asks_in_the_chat_is_not_pushed_again(ask, box) -> None:
+    entry = box.put("a1b2c3d4-0401", "dang-ky-tam-tru", "tok", PAYLOAD, "down", NOW, owner=OWNER,
+                    conversation=ZALO)
+    sent, _status = ask(f"tra cứu {entry.draft_reference}", ScriptedPortal(None))
+    assert "đã được gửi" in sent["text"]
+    assert box.get(entry.draft_reference).notified and box.unannounced() == {}
+
+
+def test_the_log_reference_of_a_conversation_is_short_keyed_and_stable(tmp_path, box) -> None:
+    ref = box.log_ref(ZALO)
+    assert ref.startswith("c-") and len(ref) == 12 and "2468458835296117922" not in ref
+    assert ref == ob.Outbox(box.path).log_ref(ZALO) != box.log_ref(FACEBOOK)
+    assert ob.Outbox(tmp_path / "other" / "outbox.sqlite3").log_ref(ZALO) != ref
+
+
+# --- the request to Rasa's HTTP API -------------------------------------------------------
+
+def rasa_api(status: int, body: object, scenario):
+    """Serves a fake Rasa `/conversations/<id>/execute` answering `status`; runs
+    `scenario(url, requests)` and returns its result."""
+    from aiohttp import web
+    from channel_harness import free_port
+
+    async def main():
+        requests: list[dict] = []
+
+        async def execute(request: web.Request) -> web.Response:
+            requests.append({"path": request.raw_path.split("?")[0], "query": dict(request.query),
+                             "json": await request.json()})
+            return web.json_response(body, status=status)
+
+        app = web.Application()
+        app.router.add_post("/conversations/{conversation}/execute", execute)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            return await scenario(f"http://127.0.0.1:{port}/", requests)
+        finally:
+            await runner.cleanup()
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("status, body, expected", [
+    (200, {"tracker": {"sender_id": ZALO}}, ob.Notice.ASKED),
+    (404, {"version": "3.6.21", "status": "failure", "message": "Conversation ID not found.",
+           "reason": "Not found", "details": {}, "help": None, "code": 404}, ob.Notice.GONE),
+    (404, {"message": "Requested URL not found"}, ob.Notice.FAILED),  # the HTTP API is not enabled
+    (401, {"message": "unauthorized"}, ob.Notice.FAILED),
+    (500, {"message": "An unexpected error occurred"}, ob.Notice.FAILED),
+])
+def test_rasa_is_asked_to_run_the_action_on_the_latest_channel(status, body, expected, caplog) -> None:
+    async def scenario(url: str, requests: list[dict]):
+        outcome = await ob.RasaNotifier(url, "rasa-token")(ZALO)
+        assert requests == [{"path": "/conversations/zalo:2468458835296117922/execute",
+                             "query": {"output_channel": "latest", "token": "rasa-token"},
+                             "json": {"name": "action_notify_drafts"}}]
+        return outcome
+
+    assert rasa_api(status, body, scenario) is expected
+    assert "2468458835296117922" not in caplog.text and "rasa-token" not in caplog.text
+
+
+def test_without_rasa_the_notifier_fails_without_raising(caplog) -> None:
+    from channel_harness import free_port
+
+    notifier = ob.RasaNotifier(f"http://127.0.0.1:{free_port()}", None, timeout_s=2)
+    assert asyncio.run(notifier("facebook:7312458809124563/../x")) is ob.Notice.FAILED
+    assert "7312458809124563" not in caplog.text
