@@ -29,6 +29,7 @@ from services.kiosk.sessions import KioskSession, SessionStore
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+ASSETS = {p.name: p for p in STATIC_DIR.iterdir() if p.name != "index.html"}  # the page's script and style
 SWEEP_EVERY_S = 15.0
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -117,10 +118,9 @@ def kiosk_page() -> FileResponse:
 @page.get("/kiosk/static/{name}", include_in_schema=False)
 def kiosk_asset(name: str) -> FileResponse:
     """The page's own script, style sheet and font-free assets (nothing from elsewhere)."""
-    assets = {p.name: p for p in STATIC_DIR.iterdir() if p.name != "index.html"}
-    if name not in assets:
+    if name not in ASSETS:
         raise HTTPException(404, "Không có tệp này.")
-    return FileResponse(assets[name], headers=PAGE_HEADERS)
+    return FileResponse(ASSETS[name], headers=PAGE_HEADERS)
 
 
 class SessionOut(BaseModel):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SECRET_BYTES = 32
+GRACE_S = 15.0  # the page ends itself at idle_s; the server waits a little longer (slow network)
 MESSAGES_PER_MINUTE = 20
 
 
@@ -70,14 +71,14 @@ class SessionStore:
 
     def get(self, secret: str | None) -> KioskSession | None:
         """The open session with this secret, marked as seen now; None if unknown or idle
-        too long (the page ends itself at idle_s; a little grace covers a slow network)."""
+        too long."""
         if not secret:
             return None
         session = self._open.get(secret)
         if session is None:
             return None
         now = self.clock()
-        if now - session.last_seen > self.idle_s + 15:
+        if self._idle(session, now):
             self._ending.append(self._open.pop(secret))
             return None
         session.last_seen = now
@@ -90,11 +91,14 @@ class SessionStore:
     def sweep(self) -> list[KioskSession]:
         """Sessions to end: idle past the timeout, or evicted since the last sweep."""
         now = self.clock()
-        idle = [s for s in self._open.values() if now - s.last_seen > self.idle_s + 15]
+        idle = [s for s in self._open.values() if self._idle(s, now)]
         for session in idle:
             del self._open[session.secret]
         ending, self._ending = self._ending + idle, []
         return ending
+
+    def _idle(self, session: KioskSession, now: float) -> bool:
+        return now - session.last_seen > self.idle_s + GRACE_S
 
     def __len__(self) -> int:
         return len(self._open)
