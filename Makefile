@@ -15,7 +15,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml') \
 KB_INPUTS := $(shell find knowledge_base -name '*.yml')
 
 .PHONY: run test setup browser kb kb-index train unit-tests service-tests validate story-tests e2e-tests \
-	bench bench-kb clean
+	bench bench-kb clean officer
 
 run: $(ENV_STAMPS) $(KB_STAMP) $(KB_INDEX) $(MODEL)
 	$(SVC_PY) scripts/run.py
@@ -49,6 +49,12 @@ kb-index $(KB_INDEX): $(E5_TUNED) $(KB_INPUTS) $(KB_STAMP) $(wildcard assistant/
 train $(MODEL): $(TRAINING_INPUTS) $(ENV_STAMPS)
 	$(RASA) train --config config.yml --domain domain.yml --data nlu_data \
 		--out models --fixed-model-name current --quiet
+
+# The officers' console's first account (or any other): `make officer OFFICER=ten-dang-nhap ROLE=admin`;
+# the password is asked twice (or read from stdin when it is not a terminal).
+officer: $(ENV_STAMPS)
+	@test -n "$(OFFICER)" || { echo "Cần OFFICER=<tên đăng nhập> (và ROLE=admin|approver|editor)"; exit 2; }
+	$(SVC_PY) -m services.console.create_officer --username "$(OFFICER)" --role "$(or $(ROLE),admin)"
 
 unit-tests:
 	$(RASA_PY) -m pytest -q tests/unit

@@ -43,6 +43,13 @@ class Settings:
     kiosk_idle_s: float       # the kiosk ends a citizen's session after this long without input
     kiosk_warning_s: float    # ... after warning on screen for this long before the end
     kiosk_max_sessions: int   # open kiosk sessions one FastAPI process keeps (oldest idle dropped)
+    content_db: Path          # officers' published versions and drafts over knowledge_base/ (store.py)
+    console_db: Path          # officers' accounts and login sessions (services/console)
+    console_idle_s: float     # a console session ends after this long without a request...
+    console_session_max_s: float  # ...and this long after login in any case
+    console_lockout_failures: int  # failed logins in a row that lock an account...
+    console_lockout_s: float  # ...for this long
+    console_cookie_secure: bool  # CONSOLE_COOKIE_SECURE=1 behind HTTPS: the session cookie gets `Secure`
 
     def today(self) -> date:
         """Today's date for fee validity; TROLY_TODAY=YYYY-MM-DD fixes it (tests, demos)."""
@@ -84,4 +91,11 @@ def load_settings() -> Settings:
         kiosk_idle_s=max(30.0, float(os.environ.get("KIOSK_IDLE_S", "180"))),
         kiosk_warning_s=max(5.0, float(os.environ.get("KIOSK_WARNING_S", "30"))),
         kiosk_max_sessions=int(os.environ.get("KIOSK_MAX_SESSIONS", "200")),
+        content_db=Path(os.environ.get("CONTENT_DB", data_dir / "content.sqlite3")),
+        console_db=Path(os.environ.get("CONSOLE_DB", data_dir / "console.sqlite3")),
+        console_idle_s=float(os.environ.get("CONSOLE_IDLE_S", "1800")),
+        console_session_max_s=float(os.environ.get("CONSOLE_SESSION_MAX_S", "28800")),
+        console_lockout_failures=max(1, int(os.environ.get("CONSOLE_LOCKOUT_FAILURES", "5"))),
+        console_lockout_s=float(os.environ.get("CONSOLE_LOCKOUT_S", "900")),
+        console_cookie_secure=os.environ.get("CONSOLE_COOKIE_SECURE", "0").lower() in ("1", "true", "yes"),
     )

@@ -305,28 +305,76 @@ def load_faq_file(path: Path, sources: dict[str, Source]) -> tuple[list[FaqEntry
         node = reader.mapping(raw, line, "mục FAQ")
         if node is None:
             continue
-        before = len(reader.problems)
-        entry_id = reader.text(node, "id")
-        procedure = node.get("procedure")
-        if procedure is not None and procedure not in PROCEDURE_IDS:
-            reader.fail(node.line_of("procedure"), f"mã thủ tục không có trong danh mục: {procedure!r}")
-        questions = node.get("questions")
-        if not isinstance(questions, list) or len(questions) < 2 or not all(
-            isinstance(q, str) and q.strip() for q in questions
-        ):
-            reader.fail(node.line_of("questions"), "'questions' phải có ít nhất 2 cách hỏi")
-            questions = []
-        answer = reader.text(node, "answer")
-        basis = reader.text(node, "basis", required=False)
-        sources_ = reader.source_keys(node)
-        updated = reader.day(node, "updated", required=True)
-        validity = reader.validity(node)
-        if len(reader.problems) == before and entry_id and answer and updated:
-            entries.append(
-                FaqEntry(entry_id, tuple(q.strip() for q in questions), answer, basis, sources_,
-                         updated, validity, procedure)
-            )
+        entry = _read_faq_entry(reader, node)
+        if entry is not None:
+            entries.append(entry)
     return entries, reader.problems
+
+
+def _read_faq_entry(reader: _Reader, node: LineMap) -> FaqEntry | None:
+    """One FAQ entry, or None when it has a problem (reported to `reader`)."""
+    before = len(reader.problems)
+    entry_id = reader.text(node, "id")
+    procedure = node.get("procedure")
+    if procedure is not None and procedure not in PROCEDURE_IDS:
+        reader.fail(node.line_of("procedure"), f"mã thủ tục không có trong danh mục: {procedure!r}")
+    questions = node.get("questions")
+    if not isinstance(questions, list) or len(questions) < 2 or not all(
+        isinstance(q, str) and q.strip() for q in questions
+    ):
+        reader.fail(node.line_of("questions"), "'questions' phải có ít nhất 2 cách hỏi")
+        questions = []
+    answer = reader.text(node, "answer")
+    basis = reader.text(node, "basis", required=False)
+    sources_ = reader.source_keys(node)
+    updated = reader.day(node, "updated", required=True)
+    validity = reader.validity(node)
+    if len(reader.problems) == before and entry_id and answer and updated:
+        return FaqEntry(entry_id, tuple(q.strip() for q in questions), answer, basis, sources_,
+                        updated, validity, procedure)
+    return None
+
+
+# One entry given as plain data (the officers' console stores JSON payloads): the same rules
+# as the files, with dates as ISO strings accepted; problems carry line 0.
+DATE_KEYS = ("valid_from", "valid_to", "updated")
+
+
+def _with_lines(value: Any, key: str | None = None) -> Any:
+    """Plain dicts/lists as the line-tracking types the reader expects; ISO date strings
+    under date keys as dates (anything else is left for the reader to report)."""
+    if isinstance(value, LineMap | LineList):
+        return value
+    if isinstance(value, dict):
+        return LineMap({k: _with_lines(v, str(k)) for k, v in value.items()})
+    if isinstance(value, list):
+        return LineList(_with_lines(v) for v in value)
+    if key in DATE_KEYS and isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
+def read_faq_entry(data: Any, sources: dict[str, Source],
+                   where: Path = Path("<mục FAQ>")) -> tuple[FaqEntry | None, list[Problem]]:
+    """Validate one FAQ entry given as a mapping; the entry only when it has no problem."""
+    reader = _Reader(where, sources)
+    node = reader.mapping(_with_lines(data), 0, "mục FAQ")
+    entry = _read_faq_entry(reader, node) if node is not None else None
+    return (entry if not reader.problems else None), reader.problems
+
+
+def read_section(aspect: str, data: Any, sources: dict[str, Source],
+                 where: Path = Path("<phần thủ tục>")) -> tuple[Section | None, list[Problem]]:
+    """Validate one procedure section given as a mapping; the section only when it has no problem."""
+    reader = _Reader(where, sources)
+    if aspect not in ASPECTS:
+        return None, [Problem(where, 0, f"phần không biết: {aspect!r}")]
+    node = reader.mapping(_with_lines(data), 0, aspect)
+    section = _read_section(reader, aspect, node) if node is not None else None
+    return (section if not reader.problems else None), reader.problems
 
 
 def load_knowledge_base(root: Path, strict: bool = True) -> KnowledgeBase:

@@ -3,8 +3,8 @@ as a read-only JSON API, and its search.
 
 The search (embedding model + FAISS index) loads in a worker thread after start-up, so the
 app answers `/health` at once and the event loop never waits on the model; until it is
-ready, search requests get 503 with a Vietnamese message. The officers' console comes here
-later.
+ready, search requests get 503 with a Vietnamese message. The officers' console
+(services/console) is under `/console`.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.model import ASPECTS, KnowledgeBase
 from assistant.knowledge.search import KnowledgeSearch, SearchTuning
 from assistant.settings import Settings, load_settings
+from services.console import routes as console
 from services.kiosk import routes as kiosk
 
 logger = logging.getLogger(__name__)
@@ -89,12 +90,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.search = holder
     threading.Thread(target=_load_search, args=(holder, get_settings()), daemon=True,
                      name="search-loader").start()
-    async with kiosk.kiosk_running(app, get_settings()):
+    async with kiosk.kiosk_running(app, get_settings()), console.console_running(app, get_settings()):
         yield
 
 
 app = FastAPI(title="Trợ lý 06 API", version="0.3.0", lifespan=lifespan)
 kiosk.install(app)
+console.install(app)
 
 
 @app.exception_handler(RequestValidationError)
