@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.clients import knowledge_api
@@ -30,6 +30,8 @@ from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.model import KnowledgeBase
 from assistant.knowledge.passages import build_passages
 from assistant.settings import Settings, load_settings
+from assistant.stats import StatsLog
+from assistant.text.redact import warm_up as warm_up_redaction
 from assistant.unanswered import UnansweredLog
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,21 @@ class KnowledgeService:
     kb: KnowledgeBase
     index: LexicalIndex
     unanswered: UnansweredLog
+    stats: StatsLog | None = None  # what was asked and how it went, no text (the dashboard)
+
+    def record_unanswered(self, tracker: Tracker, reason: str) -> None:
+        """The question, redacted, for the officers' inbox; a failure is only logged."""
+        intent = tracker.latest_message.get("intent", {})
+        try:
+            self.unanswered.record(tracker.latest_message.get("text") or "", _channel(tracker),
+                                   intent.get("name"), intent.get("confidence"), reason)
+        except Exception:
+            logger.exception("unanswered question not recorded")
+
+    def record_outcome(self, tracker: Tracker, outcome: str, procedure_id: str | None = None) -> None:
+        if self.stats is not None:
+            self.stats.safe_record(_channel(tracker), tracker.latest_message.get("intent", {}).get("name"),
+                                   procedure_id, outcome)
 
 
 @lru_cache(maxsize=1)
@@ -54,7 +71,9 @@ def knowledge_service() -> KnowledgeService:
     kb = load_knowledge_base(settings.knowledge_base_dir)
     index = LexicalIndex(build_passages(kb))
     logger.info("knowledge base: %d procedures, %d FAQ entries", len(kb.procedures), len(kb.faq))
-    return KnowledgeService(settings, kb, index, UnansweredLog(settings.unanswered_db))
+    warm_up_redaction()  # the name tagger loads in the background, before the first question to redact
+    return KnowledgeService(settings, kb, index, UnansweredLog(settings.unanswered_db),
+                            StatsLog(settings.stats_db))
 
 
 def send(dispatcher: CollectingDispatcher, answer: Answer) -> None:
@@ -99,16 +118,18 @@ async def answer_by_search(service: KnowledgeService, tracker: Tracker,
         logger.warning("semantic search unavailable (%s); answering from the BM25 index", error)
         kind, choices = _lexical_decision(service, text, today)
     if kind == "answer" and choices:
-        return _answer_passage(service, choices[0], dispatcher, today)
+        return _answer_passage(service, choices[0], dispatcher, today, tracker, reason)
     if kind == "choices" and choices:
         dispatcher.utter_message(
             text="Dạ, em chưa chắc anh/chị hỏi về nội dung nào. Anh/chị chọn giúp em một mục ạ:",
             buttons=[_choice_button(choice) for choice in choices],
         )
+        # low confidence: the officers see it in the inbox too
+        service.record_unanswered(tracker, f"choices:{reason}")
+        service.record_outcome(tracker, "choices", choices[0].procedure_id)
         return []
-    intent = tracker.latest_message.get("intent", {})
-    service.unanswered.record(text, _channel(tracker), intent.get("name"),
-                              intent.get("confidence"), reason)
+    service.record_unanswered(tracker, reason)
+    service.record_outcome(tracker, "unknown")
     dispatcher.utter_message(response="utter_cannot_answer")
     return []
 
@@ -134,14 +155,17 @@ def _lexical_decision(service: KnowledgeService, text: str, today) -> tuple[str,
 
 
 def _answer_passage(service: KnowledgeService, choice: Choice, dispatcher: CollectingDispatcher,
-                    today) -> list[dict[str, Any]]:
+                    today, tracker: Tracker, reason: str) -> list[dict[str, Any]]:
     if choice.faq_id and choice.faq_id in service.kb.faq:
         send(dispatcher, answer_faq(service.kb, service.kb.faq[choice.faq_id]))
     elif choice.procedure_id in service.kb.procedures and choice.aspect:
         send(dispatcher, answer_aspect(service.kb, choice.procedure_id, choice.aspect, today))
-    else:
+    else:  # the search named a passage this process does not know (content out of step)
+        service.record_unanswered(tracker, f"unknown_passage:{reason}")
+        service.record_outcome(tracker, "unknown")
         dispatcher.utter_message(response="utter_cannot_answer")
         return []
+    service.record_outcome(tracker, "answered", choice.procedure_id)
     return [SlotSet("procedure", choice.procedure_id)] if choice.procedure_id else []
 
 
@@ -170,6 +194,7 @@ class ActionAnswerQuestion(Action):
         answer = (answer_aspect(service.kb, procedure_id, aspect, today, _document_case(tracker))
                   if aspect else answer_overview(service.kb, procedure_id, today))
         send(dispatcher, answer)
+        service.record_outcome(tracker, "answered", procedure_id)
         if intent in ("ask_online", "ask_overview") and procedure_id in JOURNEYS \
                 and tracker.active_loop.get("name") is None:
             start = f'/start_procedure{{"procedure": "{procedure_id}"}}'
@@ -193,6 +218,7 @@ class ActionAnswerGeneral(Action):
         entry = service.kb.faq.get(faq_id or "")
         if entry is not None and entry.validity.in_force(service.settings.today()):
             send(dispatcher, answer_faq(service.kb, entry))
+            service.record_outcome(tracker, "answered", entry.procedure)
             return [SlotSet("procedure", entry.procedure)] if entry.procedure else []
         return await answer_by_search(service, tracker, dispatcher, "general")
 
@@ -215,8 +241,25 @@ class ActionOutOfScope(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         service = knowledge_service()
-        intent = tracker.latest_message.get("intent", {})
-        service.unanswered.record(tracker.latest_message.get("text") or "", _channel(tracker),
-                                  intent.get("name"), intent.get("confidence"), "out_of_scope")
+        service.record_unanswered(tracker, "out_of_scope")
+        service.record_outcome(tracker, "unknown")
         dispatcher.utter_message(response="utter_out_of_scope")
         return []
+
+
+class ActionDefaultFallback(Action):
+    """Rasa's core fallback (RulePolicy's `core_fallback_action_name`), overridden to record
+    the message before saying we could not follow; the message is then forgotten
+    (UserUtteranceReverted), as the built-in fallback does. Rasa runs this class instead of
+    its own only when `action_default_fallback` is listed under `actions:` in domain.yml."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        service = knowledge_service()
+        service.record_unanswered(tracker, "core_fallback")
+        service.record_outcome(tracker, "fallback")
+        dispatcher.utter_message(response="utter_cannot_answer")
+        return [UserUtteranceReverted()]

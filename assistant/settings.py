@@ -16,6 +16,7 @@ class Settings:
     knowledge_base_dir: Path
     data_dir: Path
     unanswered_db: Path
+    stats_db: Path            # what was asked and how it went, no text (assistant/stats.py, the dashboard)
     today_override: date | None
     max_message_chars: int
     rasa_url: str
@@ -63,6 +64,7 @@ def load_settings() -> Settings:
         knowledge_base_dir=KNOWLEDGE_BASE_DIR,
         data_dir=data_dir,
         unanswered_db=Path(os.environ.get("UNANSWERED_DB", data_dir / "unanswered.sqlite3")),
+        stats_db=Path(os.environ.get("STATS_DB", data_dir / "stats.sqlite3")),
         today_override=date.fromisoformat(override) if override else None,
         max_message_chars=int(os.environ.get("MAX_MESSAGE_CHARS", "1000")),
         rasa_url=os.environ.get("RASA_URL", "http://127.0.0.1:5005"),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from assistant.knowledge.store import Draft, StaleDraft, StoreError, Version
+from assistant.unanswered import DRAFTED, UnansweredLog
 from services.console.accounts import LOGIN_REFUSED, AccountError, Officer
 from services.console.auth import (
     COOKIE,
@@ -91,6 +92,7 @@ class DraftIn(BaseModel):
     payload: dict[str, Any] | None  # null: retire the FAQ entry
     note: str = Field("", max_length=2000)
     new: bool = False  # a new FAQ entry (refused when the id is taken)
+    inbox_ids: list[int] = Field(default_factory=list, max_length=5000)  # inbox questions it answers
 
 
 class DraftEditIn(BaseModel):
@@ -282,6 +284,9 @@ def create_draft(body: DraftIn, request: Request, console: ConsoleDep, session: 
         raise invalid(error) from error
     except StoreError as error:
         raise refused(error) from error
+    if body.inbox_ids:  # the inbox group this draft answers is done (services/console/inbox.py)
+        UnansweredLog(console.settings.unanswered_db).mark(body.inbox_ids, DRAFTED, session.officer.username,
+                                                          saved.draft.id)
     return SavedOut(draft=draft_out(saved.draft), warnings=saved.warnings)
 
 

@@ -17,10 +17,12 @@ from fastapi.templating import Jinja2Templates
 
 from assistant.knowledge.model import ASPECT_TITLES, PROCEDURE_IDS
 from assistant.knowledge.store import StoreError, render_yaml
+from assistant.unanswered import DRAFTED, UnansweredLog
 from services.console.accounts import LOGIN_REFUSED, ROLE_NAMES, ROLES, AccountError, Session
 from services.console.api import set_session_cookie
 from services.console.auth import COOKIE, COOKIE_PATH, Admin, Approver, ConsoleDep, Editor, Reader
 from services.console.content import ContentInvalid
+from services.console.inbox import parse_ids, suggestion
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -143,9 +145,11 @@ def _faq_form(payload: Any) -> dict[str, str]:
 
 def _edit(request: Request, console: Any, session: Session, key: str, payload: Any, *, new: bool,
           draft_id: int | None, note: str = "", problems: list[str] | None = None, status: int = 200,
-          form: dict[str, str] | None = None, section_yaml: str | None = None) -> Response:
+          form: dict[str, str] | None = None, section_yaml: str | None = None,
+          inbox_ids: list[int] | None = None) -> Response:
     kind = "faq" if key.startswith("faq:") or new else "section"
     return render(request, "edit.html", session, status, key=key, kind=kind, new=new, draft_id=draft_id,
+                  inbox_ids=",".join(map(str, inbox_ids or [])),
                   note=note, problems=problems or [], procedures=PROCEDURE_IDS,
                   form=form if form is not None else _faq_form(payload),
                   section_yaml=section_yaml if section_yaml is not None else render_yaml(payload),
@@ -154,7 +158,15 @@ def _edit(request: Request, console: Any, session: Session, key: str, payload: A
 
 @pages.get("/edit", response_class=HTMLResponse)
 def edit_page(request: Request, console: ConsoleDep, session: Editor,
-              key: Annotated[str, Query(max_length=200)] = "", draft: int | None = None) -> Response:
+              key: Annotated[str, Query(max_length=200)] = "", draft: int | None = None,
+              inbox: Annotated[str, Query(max_length=20000)] = "") -> Response:
+    if inbox:  # a new FAQ entry from a group of the inbox: prefilled, saved only with an answer
+        ids = parse_ids(inbox)
+        payload = suggestion(UnansweredLog(console.settings.unanswered_db), ids, console.content.exists)
+        if not payload["questions"]:
+            return render_error(request, "Không có câu hỏi nào với các mã này trong hộp thư.", 404)
+        return _edit(request, console, session, "", payload, new=True, draft_id=None, inbox_ids=ids,
+                     note="Từ hộp thư câu hỏi chưa trả lời được")
     if draft is not None:
         found = console.content.store.draft(draft)
         if found is None or found.state != "open":
@@ -181,6 +193,7 @@ def edit_form(
     basis: Annotated[str, Form(max_length=2000)] = "", sources: Annotated[str, Form(max_length=2000)] = "",
     valid_from: Annotated[str, Form()] = "", valid_to: Annotated[str, Form()] = "",
     verified: Annotated[str, Form()] = "", section_yaml: Annotated[str, Form(max_length=100000)] = "",
+    inbox_ids: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     is_new = new == "1"
     draft = int(draft_id) if draft_id.isdigit() else None
@@ -216,6 +229,9 @@ def edit_form(
         try:
             saved = console.content.save_draft(key, payload, session.officer.username, note, new=is_new,
                                                draft_id=draft, search=_search(request))
+            if inbox_ids:  # the inbox group this entry answers is done
+                UnansweredLog(console.settings.unanswered_db).mark(
+                    parse_ids(inbox_ids), DRAFTED, session.officer.username, saved.draft.id)
             return render(request, "saved.html", session, draft=saved.draft, warnings=saved.warnings,
                           entry_url=entry_url(saved.draft.entry_key))
         except ContentInvalid as error:
@@ -223,7 +239,8 @@ def edit_form(
         except StoreError as error:
             problems = [str(error)]
     return _edit(request, console, session, key, None, new=is_new, draft_id=draft, note=note,
-                 problems=problems, status=422, form=form, section_yaml=section_yaml)
+                 problems=problems, status=422, form=form, section_yaml=section_yaml,
+                 inbox_ids=parse_ids(inbox_ids))
 
 
 def _search(request: Request) -> Any:

@@ -18,6 +18,7 @@ from assistant.settings import Settings
 from services.console.api import api
 from services.console.auth import API_PREFIX, LOGIN_NEEDED, Console, Forbidden, LoginRequired
 from services.console.pages import pages, render_error
+from services.console.review import review_api, review_pages
 
 CSP = ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'; object-src 'none'")
@@ -54,6 +55,8 @@ def install(app: FastAPI) -> None:
     """The console's pages and API in an app (its `Console` is made by `console_running`)."""
     app.include_router(api)
     app.include_router(pages)
+    app.include_router(review_api)
+    app.include_router(review_pages)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(Forbidden, forbidden)
 
