@@ -42,7 +42,8 @@ $(E5_TUNED): $(E5_MODEL) $(KB_INPUTS) $(shell find nlu_data -name '*.yml') \
 	@touch $(E5_TUNED)
 
 # The FAISS index over the knowledge base (rebuilt only when passages or model changed)
-kb-index $(KB_INDEX): $(E5_TUNED) $(KB_INPUTS) $(KB_STAMP) $(wildcard assistant/knowledge/*.py)
+kb-index $(KB_INDEX): $(E5_TUNED) $(KB_INPUTS) $(KB_STAMP) $(wildcard assistant/knowledge/*.py) \
+		assistant/text/query.py
 	$(SVC_PY) -m assistant.knowledge.build_index
 	@touch $(KB_INDEX)
 

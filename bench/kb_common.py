@@ -60,3 +60,9 @@ def metrics(rank_list: list[int | None]) -> dict[str, float]:
         "mrr": round(sum(1 / r for r in rank_list if r) / n, 4),
         "n": len(rank_list),
     }
+
+
+def dev_questions(path: Path = ROOT / "bench" / "dev" / "kb_dev_questions.yml") -> list[Question]:
+    """The development set (bench/kb_dev.py, bench/kb_calibrate.py): written for tuning,
+    separate from the held-out questions."""
+    return held_out_questions(path)

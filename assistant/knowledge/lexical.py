@@ -10,6 +10,7 @@ from rank_bm25 import BM25Okapi
 
 from assistant.knowledge.passages import Passage
 from assistant.text.normalize import fold, normalize_words
+from assistant.text.query import expand_abbreviations
 
 # Words too common in this domain to tell passages apart.
 STOPWORDS = frozenset(
@@ -26,10 +27,22 @@ class Hit:
 
 def terms(text: str) -> list[str]:
     """Folded syllables and syllable bigrams (bigrams stand in for compound words)."""
-    syllables = [fold(w.text) for w in normalize_words(text) if any(c.isalnum() for c in w.text)]
+    words = expand_abbreviations(normalize_words(text))  # the search's own too: "tv", "hk", "25t"
+    syllables = [fold(w.text) for w in words if any(c.isalnum() for c in w.text)]
     unigrams = [s for s in syllables if s not in STOPWORDS]
     bigrams = [f"{a}_{b}" for a, b in zip(syllables, syllables[1:])]
     return unigrams + bigrams
+
+
+# How many times a passage's names and questions count against its body: a citizen's
+# question shares its words with how a passage is asked for more than with what it says
+# (measured on the development questions, bench/kb_dev.py --lexical).
+QUESTION_FIELD_WEIGHT = 1
+
+
+def document_terms(passage: Passage) -> list[str]:
+    asked = " ".join(dict.fromkeys((*passage.names, *passage.questions)))
+    return terms(asked) * QUESTION_FIELD_WEIGHT + terms(f"{passage.title} {passage.text}")
 
 
 class LexicalIndex:
@@ -37,7 +50,7 @@ class LexicalIndex:
 
     def __init__(self, passages: list[Passage]) -> None:
         self.passages = passages
-        self._bm25 = BM25Okapi([terms(p.search_text) for p in passages])
+        self._bm25 = BM25Okapi([document_terms(p) for p in passages])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage (zeros when the query has no searchable word)."""

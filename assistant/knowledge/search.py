@@ -11,6 +11,7 @@ thresholds are calibrated on data derived from the training material
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -67,20 +68,36 @@ class KnowledgeSearch:
         """Loads the saved semantic index, or builds and saves it if the content changed.
         The diacritic restorer learns from the knowledge base's own text and, when given,
         the NLU training examples."""
+        return cls.create_with(kb, lambda passages: load_or_build(index_dir, passages, encoder),
+                               encoder, tuning, nlu_dir)
+
+    @classmethod
+    def create_with(cls, kb: KnowledgeBase, semantic_for: Callable[[list[Passage]], SemanticIndex],
+                    encoder: Encoder, tuning: SearchTuning, nlu_dir: Path | None = None) -> "KnowledgeSearch":
+        """As `create`, with the semantic index made from the passages by `semantic_for`
+        (live.py: reusing the vectors of unchanged rows and embedding only the others)."""
         passages = build_passages(kb)
         texts = [p.search_text for p in passages]
         if nlu_dir is not None and nlu_dir.is_dir():
             texts += nlu_training_texts(nlu_dir)
-        return cls(passages, LexicalIndex(passages), load_or_build(index_dir, passages, encoder),
+        return cls(passages, LexicalIndex(passages), semantic_for(passages),
                    encoder, QueryPreparer.fit(texts), tuning)
 
+    def prepare(self, query: str) -> str:
+        """Abbreviations expanded, misspellings repaired, diacritics restored (query.py)."""
+        return (self.preparer.prepare(query) if self.tuning.restore_diacritics else query) or query
+
     def embed_query(self, query: str) -> np.ndarray:
-        text = self.preparer.prepare(query) if self.tuning.restore_diacritics else query
-        return self.encoder.encode_queries([text or query])[0]
+        return self.encoder.encode_queries([self.prepare(query)])[0]
+
+    def dense_scores(self, query: str) -> np.ndarray:
+        return self.semantic.passage_scores(self.embed_query(query)).astype(np.float64)
 
     def scores(self, query: str) -> np.ndarray:
-        dense = self.semantic.passage_scores(self.embed_query(query)).astype(np.float64)
-        bm25 = self.lexical.scores(query)
+        prepared = self.prepare(query)
+        dense = self.semantic.passage_scores(
+            self.encoder.encode_queries([prepared])[0]).astype(np.float64)
+        bm25 = self.lexical.scores(prepared)
         t = self.tuning
         return dense + t.lexical_weight * bm25 / (bm25 + t.lexical_half)
 

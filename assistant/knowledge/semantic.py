@@ -42,7 +42,8 @@ def index_rows(passages: list[Passage]) -> list[Row]:
     rows: list[Row] = []
     for passage in passages:
         rows.append(Row(passage.key, f"{passage.title}. {passage.text}", "body"))
-        rows.extend(Row(passage.key, q, "question") for q in dict.fromkeys((*passage.questions, passage.title)))
+        questions = dict.fromkeys((*passage.questions, *passage.extra_questions, passage.title))
+        rows.extend(Row(passage.key, q, "question") for q in questions)
     return rows
 
 
@@ -78,6 +79,11 @@ class SemanticIndex:
         self.manifest = manifest
         self._index = index
         self._row_passage = np.array([position[r.key] for r in rows], dtype=np.int64)
+
+    @property
+    def faiss_index(self) -> faiss.Index:
+        """The FAISS index itself, read only (live.py reuses its vectors in a new index)."""
+        return self._index
 
     @classmethod
     def build(cls, passages: list[Passage], encoder: Encoder) -> "SemanticIndex":

@@ -57,6 +57,15 @@ def test_every_passage_has_a_body_row_and_question_rows(passages):
     assert {r.text for r in rows if r.key == faq.key and r.kind == "question"} >= set(faq.questions)
 
 
+def test_procedure_sections_get_extra_question_rows_over_every_name(passages):
+    rows = index_rows(passages)
+    fee = next(p for p in passages if p.key == "procedure:dang-ky-tam-tru/fee")
+    questions = {r.text for r in rows if r.key == fee.key and r.kind == "question"}
+    assert fee.names[-1] in " ".join(questions)           # the last alias too, not only the first four
+    assert set(fee.extra_questions) <= questions and not set(fee.extra_questions) & set(fee.questions)
+    assert not any(q in fee.search_text for q in fee.extra_questions)   # BM25 documents stay as they were
+
+
 def test_index_is_saved_loaded_and_rebuilt_only_when_content_changes(tmp_path, passages):
     encoder = BagOfWordsEncoder()
     built = load_or_build(tmp_path / "index", passages, encoder)

@@ -36,3 +36,15 @@ def test_no_question_is_a_near_copy_of_indexed_or_training_text():
     offenders = [q["q"] for q in QUESTIONS
                  if any(len(words(q["q"]) & other) / len(words(q["q"]) | other) >= 0.8 for other in sources)]
     assert offenders == []
+
+
+def test_the_development_set_is_not_the_held_out_set():
+    """bench/dev/kb_dev_questions.yml tunes the search; it must not copy held-out questions."""
+    dev = yaml.safe_load((ROOT / "bench" / "dev" / "kb_dev_questions.yml").read_text(encoding="utf-8"))["questions"]
+    keys = {p.key for p in build_passages(load_knowledge_base(KNOWLEDGE_BASE_DIR))}
+    assert len(dev) >= 150 and sum(not has_diacritics(q["q"]) for q in dev) / len(dev) >= 1 / 3
+    assert [e for q in dev for e in q["expected"] if e not in keys] == []
+    held_out = [words(q["q"]) for q in QUESTIONS]
+    copies = [q["q"] for q in dev
+              if any(len(words(q["q"]) & other) / len(words(q["q"]) | other) >= 0.8 for other in held_out)]
+    assert copies == []
