@@ -1,13 +1,16 @@
 """Actions that answer from the knowledge base.
 
-The knowledge base and its lexical index are loaded once per process into an immutable
-`KnowledgeService`; nothing about a conversation is kept here (it lives in the tracker).
+The published knowledge base (the YAML files with the officers' published versions over them)
+and its lexical index are loaded into an immutable `KnowledgeService`; a poller thread looks at
+the content store's generation every `KB_WATCH_INTERVAL_S` and, when an officer published or
+restored something, builds a new service and swaps it in (an action that already holds the old
+one finishes with it). Nothing about a conversation is kept here (it lives in the tracker).
 """
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from rasa_sdk import Action, Tracker
@@ -26,9 +29,9 @@ from assistant.knowledge.answers import (
     question_payload,
 )
 from assistant.knowledge.lexical import LexicalIndex
-from assistant.knowledge.loader import load_knowledge_base
 from assistant.knowledge.model import KnowledgeBase
 from assistant.knowledge.passages import build_passages
+from assistant.knowledge.store import PublishedContent
 from assistant.settings import Settings, load_settings
 from assistant.stats import StatsLog
 from assistant.text.redact import warm_up as warm_up_redaction
@@ -49,6 +52,7 @@ class KnowledgeService:
     index: LexicalIndex
     unanswered: UnansweredLog
     stats: StatsLog | None = None  # what was asked and how it went, no text (the dashboard)
+    generation: int = 0  # the content store's generation `kb` was loaded at
 
     def record_unanswered(self, tracker: Tracker, reason: str) -> None:
         """The question, redacted, for the officers' inbox; a failure is only logged."""
@@ -65,15 +69,67 @@ class KnowledgeService:
                                    procedure_id, outcome)
 
 
-@lru_cache(maxsize=1)
+class ServiceHolder:
+    """The process's current KnowledgeService, loaded at the first call; then a daemon thread
+    polls the content store's generation (one SQLite read) and replaces the service whole when
+    it changed. Loading a new one (about 1 s: overlay, BM25) happens in that thread, never in
+    an action, so no conversation waits for it; a failed reload keeps the old service."""
+
+    def __init__(self) -> None:
+        self.service: KnowledgeService | None = None
+        self._lock = threading.Lock()
+        self._content: PublishedContent | None = None
+        self._poller: threading.Thread | None = None
+
+    def get(self) -> KnowledgeService:
+        service = self.service
+        if service is not None:
+            return service
+        with self._lock:
+            if self.service is None:
+                settings = load_settings()
+                self._content = PublishedContent(settings.knowledge_base_dir, settings.content_db)
+                self.service = self._load(settings)
+                warm_up_redaction()  # the name tagger loads in the background, before the first question
+                self._poller = threading.Thread(target=self._poll, args=(settings.kb_watch_interval_s,),
+                                                daemon=True, name="kb-content-poller")
+                self._poller.start()
+            return self.service
+
+    def _load(self, settings: Settings) -> KnowledgeService:
+        assert self._content is not None
+        generation, kb = self._content.load()
+        service = KnowledgeService(settings, kb, LexicalIndex(build_passages(kb)),
+                                   UnansweredLog(settings.unanswered_db), StatsLog(settings.stats_db),
+                                   generation)
+        logger.info("knowledge base (content generation %d): %d procedures, %d FAQ entries",
+                    generation, len(kb.procedures), len(kb.faq))
+        return service
+
+    def refresh(self) -> bool:
+        """Reload if the published content changed; True when a new service was swapped in."""
+        current = self.service
+        if current is None or self._content is None or self._content.generation() == current.generation:
+            return False
+        self.service = self._load(current.settings)
+        return True
+
+    def _poll(self, interval_s: float) -> None:
+        stop = threading.Event()  # never set: the thread ends with the process
+        while not stop.wait(interval_s):
+            try:
+                self.refresh()
+            except Exception:  # a locked or damaged store: keep answering from what we have
+                logger.exception("published content not reloaded; answering from the previous version")
+
+
+_services = ServiceHolder()
+
+
 def knowledge_service() -> KnowledgeService:
-    settings = load_settings()
-    kb = load_knowledge_base(settings.knowledge_base_dir)
-    index = LexicalIndex(build_passages(kb))
-    logger.info("knowledge base: %d procedures, %d FAQ entries", len(kb.procedures), len(kb.faq))
-    warm_up_redaction()  # the name tagger loads in the background, before the first question to redact
-    return KnowledgeService(settings, kb, index, UnansweredLog(settings.unanswered_db),
-                            StatsLog(settings.stats_db))
+    """The current service (the published content as of the last poll, at most about
+    `KB_WATCH_INTERVAL_S` behind a publish plus the second it takes to load)."""
+    return _services.get()
 
 
 def send(dispatcher: CollectingDispatcher, answer: Answer) -> None:

@@ -51,6 +51,7 @@ class Settings:
     console_lockout_failures: int  # failed logins in a row that lock an account...
     console_lockout_s: float  # ...for this long
     console_cookie_secure: bool  # CONSOLE_COOKIE_SECURE=1 behind HTTPS: the session cookie gets `Secure`
+    kb_watch_interval_s: float  # how often the search service and the action server look for a publish
 
     def today(self) -> date:
         """Today's date for fee validity; TROLY_TODAY=YYYY-MM-DD fixes it (tests, demos)."""
@@ -100,4 +101,5 @@ def load_settings() -> Settings:
         console_lockout_failures=max(1, int(os.environ.get("CONSOLE_LOCKOUT_FAILURES", "5"))),
         console_lockout_s=float(os.environ.get("CONSOLE_LOCKOUT_S", "900")),
         console_cookie_secure=os.environ.get("CONSOLE_COOKIE_SECURE", "0").lower() in ("1", "true", "yes"),
+        kb_watch_interval_s=max(0.2, float(os.environ.get("KB_WATCH_INTERVAL_S", "1"))),
     )

@@ -201,6 +201,45 @@ def published_knowledge_base(base_dir: Path, store: ContentStore) -> KnowledgeBa
     return apply_overlay(load_knowledge_base(base_dir), store.latest_all())
 
 
+def published_generation(path: Path) -> int:
+    """The store's generation, read-only (one SQLite read); 0 while there is no store yet, so
+    that a process that only reads never creates the file."""
+    if not Path(path).is_file():
+        return 0
+    db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        row = db.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()
+    except sqlite3.OperationalError:  # created but its schema not yet written
+        return 0
+    finally:
+        db.close()
+    return int(row[0]) if row else 0
+
+
+class PublishedContent:
+    """What one process answers from: the YAML base (read once) with the store's published
+    versions over it, reloaded by whoever notices that `generation()` changed (the search
+    service's watcher, the action server's poller). Works without a store (the YAML alone)."""
+
+    def __init__(self, base_dir: Path, content_db: Path) -> None:
+        self.base_dir = Path(base_dir)
+        self.content_db = Path(content_db)
+        self._base: KnowledgeBase | None = None
+
+    def generation(self) -> int:
+        return published_generation(self.content_db)
+
+    def load(self) -> tuple[int, KnowledgeBase]:
+        """(generation, knowledge base); the generation is read first, so a publish made while
+        loading is seen again by the next poll rather than missed."""
+        generation = self.generation()
+        if self._base is None:
+            self._base = load_knowledge_base(self.base_dir)
+        if generation == 0:
+            return 0, self._base
+        return generation, apply_overlay(self._base, ContentStore(self.content_db).latest_all())
+
+
 # ---------------------------------------------------------------- records
 
 @dataclass(frozen=True)

@@ -3,11 +3,15 @@ as a read-only JSON API, and its search.
 
 The search (embedding model + FAISS index) loads in a worker thread after start-up, so the
 app answers `/health` at once and the event loop never waits on the model; until it is
-ready, search requests get 503 with a Vietnamese message. The officers' console
-(services/console) is under `/console`.
+ready, search requests get 503 with a Vietnamese message. Everything answers from the
+PUBLISHED content (the YAML files with the officers' published versions over them); the same
+thread then watches the content store and swaps in a new search within seconds of a publish
+or restore (assistant/knowledge/live.py). The officers' console (services/console) is under
+`/console`.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -23,11 +27,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from assistant.embeddings.encoder import Encoder, SentenceTransformerEncoder, use_query_threads
 from assistant.knowledge.answers import answer_aspect, answer_overview
 from assistant.knowledge.lexical import Hit
-from assistant.knowledge.loader import load_knowledge_base
+from assistant.knowledge.live import LiveSearch
 from assistant.knowledge.model import ASPECTS, KnowledgeBase
-from assistant.knowledge.search import KnowledgeSearch, SearchTuning
+from assistant.knowledge.search import KnowledgeSearch
+from assistant.knowledge.store import PublishedContent
 from assistant.settings import Settings, load_settings
 from services.console import routes as console
 from services.kiosk import routes as kiosk
@@ -48,50 +54,69 @@ class DropQueryStrings(logging.Filter):
 
 
 logging.getLogger("uvicorn.access").addFilter(DropQueryStrings())
+
+
+def _show_live_updates() -> None:
+    """The live-update lines (rows embedded, seconds, failures) reach the server's output:
+    uvicorn configures only its own loggers, and the root logger drops INFO."""
+    live_log = logging.getLogger("assistant.knowledge.live")
+    if not live_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        live_log.addHandler(handler)
+        live_log.setLevel(logging.INFO)
+        live_log.propagate = False  # a library may have given the root logger a handler too
+
+
+_show_live_updates()
 MAX_K = 20
 
 
 @dataclass
 class SearchHolder:
-    """Set once by the loader thread: the search (immutable from then on) and its status.
-    Issue 5's live updates will swap in a new KnowledgeSearch the same way."""
+    """What requests read: the published knowledge base and its search, each replaced whole
+    (one attribute assignment) by the live-update thread when the content changes; a request
+    reads `search` once and keeps that instance to the end (KnowledgeSearch is immutable)."""
 
     search: KnowledgeSearch | None = None
     status: str = "loading"  # loading | ready | unavailable
     ready: threading.Event = field(default_factory=threading.Event)
+    kb: KnowledgeBase | None = None
+    generation: int = -1  # the content store's generation `kb` and `search` were built from
 
 
-def _load_search(holder: SearchHolder, settings: Settings) -> None:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        # torch is imported here, off the event loop, after OMP_WAIT_POLICY is set
-        from assistant.embeddings.encoder import (
-            SentenceTransformerEncoder,
-            use_query_threads,
-        )
+def make_encoder(settings: Settings) -> Encoder:
+    """The embedding model (torch is imported here, in the loader thread, off the event loop)."""
+    return SentenceTransformerEncoder(settings.embedding_model)
 
-        kb = load_knowledge_base(settings.knowledge_base_dir)
-        holder.search = KnowledgeSearch.create(
-            kb, settings.kb_index_dir, SentenceTransformerEncoder(settings.embedding_model),
-            SearchTuning.load(settings.search_tuning_file), settings.nlu_data_dir)
+
+def _query_threads(settings: Settings, encoder: Encoder) -> None:
+    if isinstance(encoder, SentenceTransformerEncoder):
         use_query_threads(settings.query_threads)
-        holder.status = "ready"
-        logger.info("search ready: %s", holder.search.semantic.manifest)
-    except Exception:  # the API keeps serving everything else; /health reports "unavailable"
-        logger.exception("search could not be loaded")
-        holder.status = "unavailable"
-    finally:
-        holder.ready.set()
+
+
+def live_search(holder: SearchHolder, settings: Settings) -> LiveSearch:
+    return LiveSearch(holder, PublishedContent(settings.knowledge_base_dir, settings.content_db),
+                      lambda: make_encoder(settings), settings.search_tuning_file, settings.kb_index_dir,
+                      settings.nlu_data_dir, settings.kb_watch_interval_s,
+                      on_ready=lambda encoder: _query_threads(settings, encoder))
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported
     holder = SearchHolder()
     app.state.search = holder
-    threading.Thread(target=_load_search, args=(holder, get_settings()), daemon=True,
-                     name="search-loader").start()
-    async with kiosk.kiosk_running(app, get_settings()), console.console_running(app, get_settings()):
-        yield
+    live = app.state.live = live_search(holder, get_settings())
+    stop = threading.Event()
+    watcher = threading.Thread(target=live.run, args=(stop,), daemon=True, name="search-live")
+    watcher.start()
+    try:
+        async with kiosk.kiosk_running(app, get_settings()), console.console_running(app, get_settings()):
+            yield
+    finally:
+        stop.set()  # the watcher ends after its current poll (a first build is not interrupted)
+        await asyncio.to_thread(watcher.join, 10)
 
 
 app = FastAPI(title="Trợ lý 06 API", version="0.3.0", lifespan=lifespan)
@@ -114,9 +139,9 @@ def get_settings() -> Settings:
     return load_settings()
 
 
-@lru_cache(maxsize=1)
-def get_kb() -> KnowledgeBase:
-    return load_knowledge_base(get_settings().knowledge_base_dir)
+def get_kb(request: Request) -> KnowledgeBase:
+    """The published knowledge base, as the search answers from it."""
+    return request.app.state.live.current_kb()
 
 
 class ProcedureSummary(BaseModel):
@@ -181,7 +206,7 @@ def _checked_query(q: str) -> str:
 def health(request: Request, kb: Annotated[KnowledgeBase, Depends(get_kb)]) -> dict:
     holder: SearchHolder = request.app.state.search
     return {"status": "ok", "procedures": len(kb.procedures), "faq": len(kb.faq),
-            "search": holder.status}
+            "search": holder.status, "content_generation": holder.generation}
 
 
 @app.get("/api/kb/search", response_model=list[SearchHit])

@@ -1,7 +1,11 @@
 """Starts the real system once, with its data in a temporary folder: the portal sandbox
 as its own process (so a test can stop and restart it, as a real portal outage), then
-scripts/run.py pointed at it (Rasa server, action server, outbox worker, FastAPI app)."""
+scripts/run.py pointed at it (Rasa server, action server, outbox worker, FastAPI app).
+The officers' content store, their accounts (one approver, `CONSOLE_OFFICER`) and a copy of
+the search index are in that folder too, so that publishing in a test changes nothing in var/
+or models/."""
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PORTAL = "http://127.0.0.1:8100"
 OFFICER_TOKEN = "e2e-officer-token-0123456789"
 RASA_API_TOKEN = "e2e-rasa-api-token-0123456789"
+CONSOLE_OFFICER = ("duyet-e2e", "mat-khau-e2e-rat-dai-2026")  # an approver
 
 
 class PortalProcess:
@@ -58,10 +63,20 @@ def portal(tmp_path_factory):
 def system(tmp_path_factory, portal):
     data = tmp_path_factory.mktemp("data")
     unanswered = data / "unanswered.sqlite3"
+    index = data / "kb-index"
+    if (ROOT / "models" / "kb-index").is_dir():  # reused where it matches; the rest is embedded
+        shutil.copytree(ROOT / "models" / "kb-index", index)
     env = dict(os.environ, TROLY_TODAY="2026-11-22", UNANSWERED_DB=str(unanswered),
                PORTAL_URL=PORTAL, PORTAL_OFFICER_TOKEN=OFFICER_TOKEN, OUTBOX_DB=str(data / "outbox.sqlite3"),
                OUTBOX_INTERVAL_S="1", PORTAL_ATTEMPTS="2", PORTAL_BACKOFF_S="0.2",
-               RASA_API_TOKEN=RASA_API_TOKEN)
+               RASA_API_TOKEN=RASA_API_TOKEN, CONTENT_DB=str(data / "content.sqlite3"),
+               CONSOLE_DB=str(data / "console.sqlite3"), KB_INDEX_DIR=str(index), KB_WATCH_INTERVAL_S="1",
+               STATS_DB=str(data / "stats.sqlite3"))
+    username, password = CONSOLE_OFFICER
+    subprocess.run([str(ROOT / ".venv" / "services" / "bin" / "python"), "-m",
+                    "services.console.create_officer", "--username", username, "--role", "approver"],
+                   cwd=ROOT, env=dict(env, PYTHONPATH=str(ROOT)), input=password + "\n", text=True,
+                   check=True, capture_output=True)
     process = subprocess.Popen(
         [str(ROOT / ".venv" / "services" / "bin" / "python"), "scripts/run.py"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -80,7 +95,7 @@ def system(tmp_path_factory, portal):
         pytest.fail("system did not start:\n" + "".join(lines))
     if process.poll() is not None:
         pytest.fail("system did not start:\n" + "".join(lines))
-    yield {"unanswered": unanswered, "output": lines}
+    yield {"unanswered": unanswered, "output": lines, "content_db": data / "content.sqlite3"}
     process.terminate()
     process.wait(timeout=60)
 
