@@ -19,6 +19,7 @@ from services.console.api import api
 from services.console.auth import API_PREFIX, LOGIN_NEEDED, Console, Forbidden, LoginRequired
 from services.console.pages import pages, render_error
 from services.console.review import review_api, review_pages
+from services.console.transfer import transfer_api, transfer_pages
 
 CSP = ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'; object-src 'none'")
@@ -57,6 +58,8 @@ def install(app: FastAPI) -> None:
     app.include_router(pages)
     app.include_router(review_api)
     app.include_router(review_pages)
+    app.include_router(transfer_api)
+    app.include_router(transfer_pages)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(Forbidden, forbidden)
 

@@ -6,6 +6,7 @@ the search index are in that folder too, so that publishing in a test changes no
 or models/."""
 import os
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ PORTAL = "http://127.0.0.1:8100"
 OFFICER_TOKEN = "e2e-officer-token-0123456789"
 RASA_API_TOKEN = "e2e-rasa-api-token-0123456789"
 CONSOLE_OFFICER = ("duyet-e2e", "mat-khau-e2e-rat-dai-2026")  # an approver
+BROWSER_OFFICER = ("duyet-trinh-duyet", "mat-khau-trinh-duyet-2026")  # an approver of `console_app`
 
 
 class PortalProcess:
@@ -109,3 +111,55 @@ def ask(sender: str, text: str) -> list[dict]:
 
 def reply_text(messages: list[dict]) -> str:
     return "\n".join(m.get("text", "") for m in messages)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def console_app(tmp_path_factory):
+    """Only the FastAPI app (uvicorn, services env) on a free port, every database of it in a
+    temporary folder (TROLY_DATA_DIR, CONTENT_DB, CONSOLE_DB, STATS_DB, UNANSWERED_DB, OUTBOX_DB),
+    a copy of the search index, and one approver account, `BROWSER_OFFICER`. No Rasa, no portal."""
+    data = tmp_path_factory.mktemp("console-app")
+    index = data / "kb-index"
+    if (ROOT / "models" / "kb-index").is_dir():
+        shutil.copytree(ROOT / "models" / "kb-index", index)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TROLY_TODAY="2026-11-22", TROLY_DATA_DIR=str(data),
+               CONTENT_DB=str(data / "content.sqlite3"), CONSOLE_DB=str(data / "console.sqlite3"),
+               STATS_DB=str(data / "stats.sqlite3"), UNANSWERED_DB=str(data / "unanswered.sqlite3"),
+               OUTBOX_DB=str(data / "outbox.sqlite3"), KB_INDEX_DIR=str(index), KB_WATCH_INTERVAL_S="1")
+    username, password = BROWSER_OFFICER
+    subprocess.run([str(ROOT / ".venv" / "services" / "bin" / "python"), "-m",
+                    "services.console.create_officer", "--username", username, "--role", "approver"],
+                   cwd=ROOT, env=env, input=password + "\n", text=True, check=True, capture_output=True)
+    port = free_port()
+    log = (data / "app.log").open("w")
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "services" / "bin" / "python"), "-m", "uvicorn", "services.api.main:app",
+         "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            try:
+                if requests.get(f"{url}/console/login", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the FastAPI app did not start:\n" + (data / "app.log").read_text())
+            time.sleep(0.3)
+        yield {"url": url, "content_db": data / "content.sqlite3", "log": data / "app.log"}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
