@@ -16,13 +16,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from assistant.settings import Settings
 from services.console.api import api
-from services.console.auth import API_PREFIX, LOGIN_NEEDED, Console, Forbidden, LoginRequired
+from services.console.auth import API_PREFIX, LOGIN_NEEDED, SAFE_METHODS, Console, Forbidden, LoginRequired
 from services.console.pages import pages, render_error
 from services.console.review import review_api, review_pages
 from services.console.transfer import transfer_api, transfer_pages
 
 CSP = ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'; object-src 'none'")
+CROSS_SITE = ("Yêu cầu bị từ chối: gửi từ một trang web khác. Anh/chị mở bảng điều khiển trực tiếp "
+              "rồi thử lại.")
 HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
            "Permissions-Policy": "camera=(), microphone=(), geolocation=()"}
@@ -66,8 +68,26 @@ def install(app: FastAPI) -> None:
     @app.middleware("http")
     async def console_headers(request: Request,
                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """Nothing of the console is cached, framed, or allowed to run a script; errors included."""
-        response = await call_next(request)
-        if request.url.path == "/console" or request.url.path.startswith("/console/"):
+        """Nothing of the console is cached, framed, or allowed to run a script; errors included.
+        A change sent from another site's page is refused before any route runs: this covers
+        the login form too, which has no session and so no CSRF token yet (a forged login
+        would put an officer's browser in someone else's account)."""
+        in_console = request.url.path == "/console" or request.url.path.startswith("/console/")
+        if in_console and request.method not in SAFE_METHODS and cross_site(request):
+            response: Response = JSONResponse({"detail": CROSS_SITE}, status_code=403)
+        else:
+            response = await call_next(request)
+        if in_console:
             response.headers.update(HEADERS)
         return response
+
+
+def cross_site(request: Request) -> bool:
+    """True when the browser says the request comes from a page of another origin (`Origin`,
+    or `Sec-Fetch-Site` where Origin is absent). Clients that send neither (scripts, tests)
+    are not browsers acting for a visited page, and still need the session's CSRF token."""
+    origin = request.headers.get("origin")
+    if origin is not None:
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        return origin.rstrip("/") != own
+    return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")

@@ -196,6 +196,27 @@ def test_changes_need_the_sessions_csrf_token(world):
     assert world.console.content.store.drafts(None) == []
 
 
+def test_a_change_posted_from_another_site_is_refused_login_included(world):
+    client = world.client()
+    forged = client.post("/console/login", data={"username": "bientap", "password": PASSWORD},
+                         headers={"Origin": "https://trang-la.example"}, follow_redirects=False)
+    assert forged.status_code == 403 and "trang web khác" in forged.json()["detail"]
+    assert "console_session" not in client.cookies
+    fetched = client.post("/console/api/login", json={"username": "bientap", "password": PASSWORD},
+                          headers={"Sec-Fetch-Site": "cross-site"})
+    assert fetched.status_code == 403 and "console_session" not in client.cookies
+    # the same login from the console's own page works
+    own = client.post("/console/login", data={"username": "bientap", "password": PASSWORD},
+                      headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+                      follow_redirects=False)
+    assert own.status_code == 303 and "console_session" in client.cookies
+    # and a logged-in officer's change from another site is refused too, CSRF token or not
+    session, csrf = world.login("duyet")
+    cross = session.post("/console/api/drafts", json={"key": "faq:x", "payload": None, "new": False},
+                         headers={"X-CSRF-Token": csrf, "Origin": "https://trang-la.example"})
+    assert cross.status_code == 403
+
+
 def test_logout_deletes_the_session(world):
     client, csrf = world.login("bientap")
     cookie = client.cookies.get("console_session")
