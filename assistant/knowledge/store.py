@@ -29,6 +29,7 @@ import yaml
 
 from assistant.knowledge.loader import load_knowledge_base, read_faq_entry, read_section
 from assistant.knowledge.model import ASPECTS, PROCEDURE_IDS, KnowledgeBase
+from assistant.sqlite_db import connection
 
 logger = logging.getLogger(__name__)
 
@@ -316,15 +317,8 @@ class ContentStore:
             db.execute("PRAGMA journal_mode = WAL")  # readers (other processes) never wait for a writer
             db.executescript(SCHEMA)
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA foreign_keys = ON")
-        try:
-            yield db
-        finally:
-            db.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return connection(self.path)
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:

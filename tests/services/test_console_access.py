@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.routing import APIRoute
-from test_console_support import PASSWORD, kb_copy, make_world  # noqa: F401  (kb_copy is a fixture)
+from test_console_support import PASSWORD
 
 from services.console.auth import ADMINS, APPROVERS, EDITORS, READERS
 
@@ -40,11 +39,6 @@ def login(client, username: str, password: str = PASSWORD) -> int:
 
 
 USERS = {"editor": "bientap", "approver": "duyet", "admin": "quantri"}
-
-
-@pytest.fixture()
-def world(tmp_path, kb_copy):  # noqa: F811
-    return make_world(tmp_path, kb_copy)
 
 
 def console_routes(app) -> list[tuple[str, str, tuple[str, ...] | None]]:

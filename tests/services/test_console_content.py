@@ -27,21 +27,6 @@ from services.console.auth import Console
 SECTION = "procedure:dang-ky-tam-tru/where"
 
 
-@pytest.fixture()
-def world(tmp_path, kb_copy):  # noqa: F811
-    return make_world(tmp_path, kb_copy)
-
-
-@pytest.fixture()
-def editor(world):
-    return world.login("bientap")
-
-
-@pytest.fixture()
-def approver(world):
-    return world.login("duyet")
-
-
 def faq_key(world) -> str:
     return next(k for k in world.console.content.base if k.startswith("faq:"))
 

@@ -13,7 +13,6 @@ import zipfile
 import pytest
 from openpyxl import Workbook, load_workbook
 from test_console_access import console_routes
-from test_console_support import kb_copy, make_world  # noqa: F401  (kb_copy is a fixture)
 
 from services.console.auth import EDITORS, READERS
 from services.console.spreadsheet import COLUMNS, MAX_BYTES, MAX_ROWS
@@ -23,21 +22,6 @@ NEW_ROW = {"id": NEW_ID, "procedure": "dang-ky-tam-tru",
            "questions": "Nhập thử bảng tính có được không?\nThử nhập mục hỏi đáp từ tệp CSV",
            "answer": "Được, đây là mục nhập thử từ bảng tính.", "basis": "Luật Cư trú 2020",
            "sources": "luat-cu-tru-2020", "valid_from": "", "valid_to": "", "verified": "có", "updated": ""}
-
-
-@pytest.fixture()
-def world(tmp_path, kb_copy):  # noqa: F811
-    return make_world(tmp_path, kb_copy)
-
-
-@pytest.fixture()
-def editor(world):
-    return world.login("bientap")
-
-
-@pytest.fixture()
-def approver(world):
-    return world.login("duyet")
 
 
 def a_source(world) -> str:

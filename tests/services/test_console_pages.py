@@ -6,16 +6,10 @@ from __future__ import annotations
 import html
 import re
 
-import pytest
 from fastapi.testclient import TestClient
-from test_console_support import PASSWORD, kb_copy, make_world  # noqa: F401  (kb_copy is a fixture)
+from test_console_support import PASSWORD
 
 from assistant.knowledge.store import ContentStore, published_knowledge_base
-
-
-@pytest.fixture()
-def world(tmp_path, kb_copy):  # noqa: F811
-    return make_world(tmp_path, kb_copy)
 
 
 def page_login(world, username: str) -> tuple[TestClient, str]:
