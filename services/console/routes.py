@@ -84,10 +84,12 @@ def install(app: FastAPI) -> None:
 
 def cross_site(request: Request) -> bool:
     """True when the browser says the request comes from a page of another origin (`Origin`,
-    or `Sec-Fetch-Site` where Origin is absent). Clients that send neither (scripts, tests)
-    are not browsers acting for a visited page, and still need the session's CSRF token."""
+    or `Sec-Fetch-Site` where Origin is absent or "null", as Chromium sends it from our own
+    pages because they are served with `Referrer-Policy: no-referrer`). Clients that send
+    neither (scripts, tests) are not browsers acting for a visited page, and still need the
+    session's CSRF token."""
     origin = request.headers.get("origin")
-    if origin is not None:
+    if origin is not None and origin != "null":
         own = f"{request.url.scheme}://{request.url.netloc}"
         return origin.rstrip("/") != own
     return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")

@@ -204,6 +204,12 @@ def test_a_change_posted_from_another_site_is_refused_login_included(world):
                       headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
                       follow_redirects=False)
     assert own.status_code == 303 and "console_session" in client.cookies
+    # Chromium sends "Origin: null" from our no-referrer pages: Sec-Fetch-Site decides
+    for site, status in (("same-origin", 303), ("cross-site", 403)):
+        other = world.client()
+        sent = other.post("/console/login", data={"username": "duyet", "password": PASSWORD},
+                          headers={"Origin": "null", "Sec-Fetch-Site": site}, follow_redirects=False)
+        assert sent.status_code == status, site
     # and a logged-in officer's change from another site is refused too, CSRF token or not
     session, csrf = world.login("duyet")
     cross = session.post("/console/api/drafts", json={"key": "faq:x", "payload": None, "new": False},
